@@ -1,0 +1,165 @@
+"""Pydantic models for every stage: YAML in, validated, one clear line per mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bodyscene.errors import BodySceneError
+
+CONDITIONS: tuple[str, ...] = ("original", "body", "background")
+Condition = Literal["original", "body", "background"]
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors, so a typo in a config never silently falls back to a default."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SynthConfig(StrictModel):
+    classes: int = Field(10, ge=2, le=20, description="number of action classes")
+    scene_types: int = Field(5, ge=1, le=20, description="scene types shared between classes")
+    train_clips: int = Field(40, ge=1, description="training clips per class")
+    val_clips: int = Field(4, ge=0, description="validation clips per class")
+    test_clips: int = Field(8, ge=1, description="test clips per class")
+    frames: int = Field(8, ge=1, description="frames per clip (T)")
+    size: int = Field(128, ge=32, le=1024, description="frame width and height in pixels")
+    fps: int = Field(8, ge=1)
+    scene_correlation: float = Field(0.9, ge=0.0, le=1.0, description="P(training clip shows its class's scene)")
+    test_scene_correlation: float | None = Field(None, ge=0.0, le=1.0, description="None: same as training")
+    seed: int = 0
+
+
+class PrepareConfig(StrictModel):
+    segmenter: str = "ground-truth"
+    frames_per_clip: int = Field(1, ge=1, description="frames sampled per training clip (the paper: 1)")
+    eval_frames_per_clip: int = Field(1, ge=1, description="frames sampled per val/test clip")
+    dilation: float = Field(1.2, ge=1.0, le=3.0, description="body mask scale about its centroid (paper: 1.2)")
+    inpaint: Literal["telea", "ns"] = "telea"
+    inpaint_radius: int = Field(3, ge=1, le=50)
+    min_mask_fraction: float = Field(0.0005, ge=0.0, le=1.0, description="below this a frame has no person")
+    keep_empty: bool = Field(False, description="keep frames with no person (flagged in the manifest)")
+
+
+class LossWeights(StrictModel):
+    body: float = Field(1.0, ge=0.0)
+    background: float = Field(1.0, ge=0.0)
+    combined: float = Field(1.0, ge=0.0)
+
+
+class ModelConfig(StrictModel):
+    kind: Literal["baseline", "domainnet"] = "domainnet"
+    backbone: str = "resnet50"
+    pretrained: Path | None = Field(None, description="local torchvision weights file; never downloaded")
+    fusion: Literal["sum"] = "sum"
+    loss_weights: LossWeights = LossWeights()
+    condition: Condition = Field("original", description="the condition a baseline is trained on")
+
+
+class TrainConfig(StrictModel):
+    epochs: int = Field(100, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(0.001, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    balanced: bool = Field(True, description="class-balanced sampling")
+    image_size: int = Field(224, ge=16, le=1024)
+    augment: bool = True
+    seed: int = 0
+    num_workers: int = Field(0, ge=0)
+    precision: str = "32-true"
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    deterministic: bool = False
+
+
+class EvaluateConfig(StrictModel):
+    bootstrap: int = Field(1000, ge=0, description="bootstrap resamples for the 95% CI")
+    seed: int = 0
+    checkpoint: Literal["best", "last"] = "best"
+    batch_size: int = Field(64, ge=1)
+
+
+class RunConfig(StrictModel):
+    """One file holds every stage's settings (configs/demo.yaml, configs/paper.yaml)."""
+
+    synth: SynthConfig = SynthConfig()
+    prepare: PrepareConfig = PrepareConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    models: list[ModelConfig] = Field(
+        default_factory=lambda: [ModelConfig(kind="baseline"), ModelConfig(kind="domainnet")],
+        description="the models `demo` trains (each in RUN/<kind>/)",
+    )
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{where}'; remove it or check the spelling (see configs/paper.yaml)"
+    return f"{source}: '{where}': {first['msg']} (got {first.get('input')!r})"
+
+
+def validate(model: type[StrictModel], data: dict[str, Any], source: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise BodySceneError(_describe(e, source)) from e
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise BodySceneError(f"{path}: config file not found; pass an existing YAML file to --config")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise BodySceneError(f"{path}: malformed YAML{line}; fix the syntax") from e
+    if not isinstance(data, dict):
+        raise BodySceneError(f"{path}: top level must be a mapping of sections (synth, prepare, model, train, ...)")
+    return data
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`--set train.epochs=3` pairs as a nested dict; values are parsed as YAML scalars."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BodySceneError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set train.epochs=3")
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.safe_load(value)
+    return out
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Defaults < YAML file < overrides (from the command line)."""
+    data = load_yaml(path) if path is not None else {}
+    source = str(path) if path is not None else "command line"
+    if overrides:
+        data = merge(data, overrides)
+        source = f"{path} + command line" if path is not None else "command line"
+    return validate(RunConfig, data, source)
+
+
+def dump_config(cfg: StrictModel) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,79 @@
+"""Atomic file writes and CSV helpers: a killed job never leaves a half-written result behind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bodyscene.errors import BodySceneError
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write to a temp file in the same folder, fsync, then rename over `path`."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise BodySceneError(f"{path.parent}: cannot write here ({e.strerror}); choose a writable --out") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise BodySceneError(f"{path}: write failed ({e.strerror}); free space or choose another --out") from e
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise BodySceneError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise BodySceneError(f"{path}: not valid JSON (line {e.lineno}); regenerate it") from e
+
+
+def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], fieldnames: Sequence[str]) -> Path:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(fieldnames), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return atomic_write_text(path, buf.getvalue())
+
+
+def read_csv(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Read a CSV with a header; a missing file or column is one clear error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise BodySceneError(f"{path}: file not found")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise BodySceneError(
+                f"{path}: missing column(s) {', '.join(missing)}; the header must contain {', '.join(required)}"
+            )
+        return list(reader)
