@@ -1,0 +1,54 @@
+"""The one segmenter interface (frame -> mask of all persons) and the registry that builds them by name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bodyscene.errors import BodySceneError
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """Where a frame came from, for segmenters that read masks from files (ground truth)."""
+
+    data_root: Path
+    rel: str  # the clip's path relative to the data root
+    frame_index: int
+
+
+@dataclass
+class Segmentation:
+    mask: np.ndarray  # bool, H x W: the union of every person
+    persons: int  # number of person instances found
+
+
+class Segmenter(ABC):
+    name: str = ""
+
+    @abstractmethod
+    def segment(self, frame: np.ndarray, ref: FrameRef | None = None) -> Segmentation:
+        """frame: H x W x 3 uint8 RGB."""
+
+
+SEGMENTERS: dict[str, Callable[..., Segmenter]] = {}
+
+
+def register(name: str) -> Callable:
+    def deco(factory: Callable[..., Segmenter]) -> Callable[..., Segmenter]:
+        SEGMENTERS[name] = factory
+        return factory
+
+    return deco
+
+
+def get_segmenter(name: str, **options) -> Segmenter:
+    import bodyscene.segment  # noqa: F401  (registers the built-in segmenters)
+
+    if name not in SEGMENTERS:
+        raise BodySceneError(f"unknown segmenter {name!r}; choose one of {', '.join(sorted(SEGMENTERS))}")
+    return SEGMENTERS[name](**options)
