@@ -1,4 +1,4 @@
-"""The embedded body/scene benchmark: an articulated figure doing a class-specific movement in front of a scene.
+"""The embedded body/scene benchmark: an articulated figure doing a class-specific movement before a scene.
 
 Body and scene both carry class information, and we control how much: class c's typical scene type is
 `c % scene_types` (so with 10 classes and 5 scene types, classes c and c+5 share one: the background alone is
@@ -6,9 +6,9 @@ informative but ambiguous), shown with probability `scene_correlation`, otherwis
 scene type. The pose is always class-specific. A network trained on original frames can lean on the large,
 colourful scene; one trained on body-only frames must learn the pose (the paper's finding, arXiv 2512.07729).
 
-Every clip's random stream comes from SeedSequence([seed, split, class, index]), so a clip never depends on the
-order of generation. Figure and mask are drawn with the same OpenCV calls (LINE_8, no anti-aliasing), so the
-mask is exactly the figure's pixels.
+Every clip's random stream comes from SeedSequence([seed, split, class, index]), so a clip never depends on
+the order of generation. Figure and mask are drawn with the same OpenCV calls (LINE_8, no anti-aliasing), so
+the mask is exactly the figure's pixels.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ HEAD_R, NECK, TORSO, UPPER_ARM, FOREARM, THIGH, SHIN = 0.075, 0.03, 0.30, 0.16, 
 SHOULDER, HIP, LIMB = 0.10, 0.06, 0.11  # half shoulder width, half hip width, limb thickness
 HEIGHT_RANGE = (0.28, 0.57)  # figure height / frame height, inside the spec's 25-60% with room for rounding
 
-# Poses: pose(phase) -> (lean, arms (L upper, L fore, R upper, R fore), legs (L thigh, L shin, R thigh, R shin),
-# lift). Angles in degrees of *abduction*: 0 = hanging down, 90 = horizontal outward, 180 = straight up,
-# negative = across the body. Lean tilts the torso to the image's right. Lift raises the figure (a jump).
-# Key poses differ a lot and movements stay near them, so one frame identifies the class; no class is the
-# mirror image of another (a horizontal-flip augmentation must not merge two classes).
+# Poses: pose(phase) -> (lean, arms (L upper, L fore, R upper, R fore), legs (L thigh, L shin, R thigh,
+# R shin), lift). Angles in degrees of *abduction*: 0 = hanging down, 90 = horizontal outward,
+# 180 = straight up, negative = across the body. Lean tilts the torso to the image's right; lift raises the
+# figure (a jump). Key poses differ a lot and movements stay near them, so one frame identifies the class.
+# No class is the mirror image of another (a horizontal-flip augmentation must not merge two classes).
 Pose = tuple[float, tuple[float, ...], tuple[float, ...], float]
 
 
@@ -71,7 +71,8 @@ def _pose(cls: int, p: float) -> Pose:
 
 CLASS_NAMES: tuple[str, ...] = (
     "wave", "jumping_jacks", "squat", "punch", "kick", "clap", "raise_arms", "bow", "march", "reach_up",
-    "arms_out", "jump", "lunge", "side_stretch", "crawl", "hands_on_head", "kneel", "tree_pose", "throw", "dig",
+    "arms_out", "jump", "lunge", "side_stretch", "crawl", "hands_on_head", "kneel", "tree_pose", "throw",
+    "dig",
 )  # fmt: skip
 
 
@@ -136,7 +137,7 @@ def _color(rng: np.random.Generator, lo: int = 25, hi: int = 235) -> tuple[int, 
 
 
 def sample_figure(cfg: SynthConfig, cls: int, rng: np.random.Generator) -> Figure:
-    """Per-clip jitter: phase, speed, limb angles and lengths, height (25-60% of the frame), position, colours."""
+    """Per-clip jitter: phase, speed, limb angles and lengths, height (25-60% of frame), position, colours."""
     T, S = cfg.frames, cfg.size
     speed = rng.uniform(0.6, 1.4)  # movement cycles per clip
     phases = rng.uniform(0, 2 * np.pi) + 2 * np.pi * speed * np.arange(T) / max(T, 1)
@@ -156,12 +157,21 @@ def sample_figure(cfg: SynthConfig, cls: int, rng: np.random.Generator) -> Figur
     scale = frac * S / height_u  # pixels per unit
     w, h = (x1 - x0) * scale, (y1 - y0) * scale
     px = rng.uniform(2 - x0 * scale, max(S - 2 - w, 2) - x0 * scale)
-    py = rng.uniform(min(max(0.6 * S, h + 2), S - 2), S - 2) - y1 * scale  # feet in the lower part, head inside
+    py = (
+        rng.uniform(min(max(0.6 * S, h + 2), S - 2), S - 2) - y1 * scale
+    )  # feet in the lower part, head inside
     for k in j:
         j[k] = j[k] * scale + np.array([px, py])
     skin = tuple(int(np.clip(c + rng.normal(0, 10), 0, 255)) for c in _SKIN[rng.integers(len(_SKIN))])
-    return Figure(j, max(2, round(LIMB * scale)), max(2, round(HEAD_R * scale)), skin,  # type: ignore[arg-type]
-                  _color(rng), _color(rng), _color(rng, 25, 90))
+    return Figure(
+        j,
+        max(2, round(LIMB * scale)),
+        max(2, round(HEAD_R * scale)),
+        skin,  # type: ignore[arg-type]
+        _color(rng),
+        _color(rng),
+        _color(rng, 25, 90),
+    )
 
 
 _SKIN = ((255, 220, 180), (235, 190, 150), (200, 150, 110), (160, 110, 75), (110, 75, 50), (80, 55, 40))
@@ -203,7 +213,7 @@ def render_figure(
 def render_clip(
     cfg: SynthConfig, class_index: int, scene_type: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One clip: (frames uint8 [T,H,W,3] RGB, masks bool [T,H,W]). Pure: the same rng state gives the same clip.
+    """One clip: (frames uint8 [T,H,W,3] RGB, masks bool [T,H,W]). Pure: one rng state, one clip.
 
     Scene and figure draw from two child generators, so `render_scene` / `render_figure` with those reproduce
     each part alone (see `clip_parts`)."""
@@ -230,6 +240,18 @@ def choose_scene(cls: int, scene_types: int, correlation: float, rng: np.random.
     return int([k for k in range(scene_types) if k != own][rng.integers(scene_types - 1)])
 
 
+def make_clip(
+    cfg: SynthConfig, split: str, class_index: int, index: int
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Clip `index` of a class in a split: (scene_type, frames, masks), from its own random stream."""
+    rng = clip_rng(cfg.seed, split, class_index, index)
+    corr = cfg.scene_correlation
+    if split == "test" and cfg.test_scene_correlation is not None:
+        corr = cfg.test_scene_correlation
+    scene = choose_scene(class_index, cfg.scene_types, corr, rng)
+    return (scene, *render_clip(cfg, class_index, scene, rng))
+
+
 def _write_masks(folder: Path, masks: np.ndarray) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for t, m in enumerate(masks):
@@ -245,7 +267,6 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
     start = time.perf_counter()
     classes = list(CLASS_NAMES[: cfg.classes])
     counts = {"train": cfg.train_clips, "val": cfg.val_clips, "test": cfg.test_clips}
-    test_corr = cfg.scene_correlation if cfg.test_scene_correlation is None else cfg.test_scene_correlation
     jobs = [(sp, c, i) for sp in SPLITS for c in range(cfg.classes) for i in range(counts[sp])]
     rows: list[dict] = []
     lists: dict[str, list[str]] = {sp: [] for sp in SPLITS}
@@ -253,10 +274,7 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("clips", total=len(jobs))
         for split, c, i in jobs:
-            rng = clip_rng(cfg.seed, split, c, i)
-            corr = test_corr if split == "test" else cfg.scene_correlation
-            scene = choose_scene(c, cfg.scene_types, corr, rng)
-            frames, masks = render_clip(cfg, c, scene, rng)
+            scene, frames, masks = make_clip(cfg, split, c, i)
             name = classes[c]
             clip_id = f"{name}_{split}_{i:03d}"
             rel = f"videos/{name}/{clip_id}.mp4"
@@ -283,9 +301,12 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
         "out": str(out),
         "per_split": {sp: len(lists[sp]) for sp in SPLITS},
         "class_scene_rate": {
-            sp: round(float(np.mean([r["class_scene"] for r in rows if r["split"] == sp] or [0])), 4) for sp in SPLITS
+            sp: round(float(np.mean([r["class_scene"] for r in rows if r["split"] == sp] or [0])), 4)
+            for sp in SPLITS
         },
-        "scene_of_class": {name: scene_name(class_scene(c, cfg.scene_types)) for c, name in enumerate(classes)},
+        "scene_of_class": {
+            name: scene_name(class_scene(c, cfg.scene_types)) for c, name in enumerate(classes)
+        },
         "seconds": round(time.perf_counter() - start, 2),
         "config": cfg.model_dump(mode="json"),
     }

@@ -2,7 +2,8 @@
 
 The scene is meant to be the *easy* cue (most of the pixels, distinct colours and layouts), so a standard CNN
 trained on original frames can solve most of the task from it, as the paper finds for real action videos.
-Eight hand-made painters; scene types 8..19 reuse them with the hue turned by 60 or 120 degrees.
+Eight hand-made painters; scene types 8..19 reuse them with a moved horizon, permuted colour channels and a
+warm or cool tint.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def _gradient(img: np.ndarray, y0: int, y1: int, top: Color, bottom: Color) -> N
     img[y0:y1] = rows[: y1 - y0, None, :].astype(np.uint8)
 
 
-def _speckle(img: np.ndarray, rng: np.random.Generator, y0: int, color: Color, density: float, r: int) -> None:
+def _speckle(
+    img: np.ndarray, rng: np.random.Generator, y0: int, color: Color, density: float, r: int
+) -> None:
     """Scatter small dots below row y0 (grass, sand grains, stars, leaves)."""
     h, w = img.shape[:2]
     n = int(density * w * max(h - y0, 0) / 100)
@@ -49,8 +52,14 @@ def _meadow(img, rng, s, hz):
     cv2.circle(img, (int(rng.uniform(0.1, 0.9) * s), int(0.12 * s)), int(0.07 * s), (255, 230, 90), -1)
     for _ in range(int(rng.integers(2, 5))):
         x = int(rng.uniform(0.05, 0.95) * s)
-        _tree(img, x, hz + int(rng.uniform(0, 0.05) * s), int(rng.uniform(0.15, 0.28) * s),
-              _jitter(rng, (110, 70, 30)), _jitter(rng, (30, 120, 40)))
+        _tree(
+            img,
+            x,
+            hz + int(rng.uniform(0, 0.05) * s),
+            int(rng.uniform(0.15, 0.28) * s),
+            _jitter(rng, (110, 70, 30)),
+            _jitter(rng, (30, 120, 40)),
+        )
 
 
 def _beach(img, rng, s, hz):
@@ -114,8 +123,18 @@ def _snow_night(img, rng, s, hz):
         w, h = int(rng.uniform(0.3, 0.5) * s), int(rng.uniform(0.15, 0.3) * s)
         pts = np.array([[x, hz], [x + w // 2, hz - h], [x + w, hz]], np.int32)
         cv2.fillConvexPoly(img, pts, _jitter(rng, (150, 160, 190)), cv2.LINE_8)
-        cv2.fillConvexPoly(img, np.array([[x + w // 2 - w // 8, hz - h + h // 4], [x + w // 2, hz - h],
-                                          [x + w // 2 + w // 8, hz - h + h // 4]], np.int32), (250, 250, 255))
+        cv2.fillConvexPoly(
+            img,
+            np.array(
+                [
+                    [x + w // 2 - w // 8, hz - h + h // 4],
+                    [x + w // 2, hz - h],
+                    [x + w // 2 + w // 8, hz - h + h // 4],
+                ],
+                np.int32,
+            ),
+            (250, 250, 255),
+        )
         x += int(w * 0.7)
     _gradient(img, hz, s, _jitter(rng, (225, 230, 245)), _jitter(rng, (250, 250, 255)))
     _speckle(img, rng, hz, (180, 200, 235), 2.0, max(s // 128, 0))
@@ -140,8 +159,14 @@ def _forest(img, rng, s, hz):
     _gradient(img, 0, hz, _jitter(rng, (150, 200, 170)), _jitter(rng, (110, 160, 120)))
     for _ in range(int(rng.integers(7, 12))):
         x = int(rng.uniform(0, 1) * s)
-        _tree(img, x, hz + int(rng.uniform(-0.02, 0.04) * s), int(rng.uniform(0.25, 0.4) * s),
-              _jitter(rng, (80, 50, 25)), _jitter(rng, (20, 85, 35), 18))
+        _tree(
+            img,
+            x,
+            hz + int(rng.uniform(-0.02, 0.04) * s),
+            int(rng.uniform(0.25, 0.4) * s),
+            _jitter(rng, (80, 50, 25)),
+            _jitter(rng, (20, 85, 35), 18),
+        )
     _gradient(img, hz, s, _jitter(rng, (115, 85, 50)), _jitter(rng, (85, 60, 35)))
     _speckle(img, rng, hz, _jitter(rng, (170, 120, 40)), 5.0, max(s // 128, 0))
 
@@ -178,19 +203,19 @@ SCENES: tuple[tuple[str, Painter, float], ...] = (
 def scene_name(scene_type: int) -> str:
     base = SCENES[scene_type % len(SCENES)][0]
     turn = scene_type // len(SCENES)
-    return base if turn == 0 else f"{base}_hue{60 * turn}"
+    return base if turn == 0 else f"{base}_{('', 'warm', 'cool')[turn]}"
 
 
 def render_scene(size: int, scene_type: int, rng: np.random.Generator) -> np.ndarray:
     """One scene image (RGB uint8 [size, size, 3]); the same for every frame of a clip (a still camera)."""
     _, painter, horizon = SCENES[scene_type % len(SCENES)]
     img = np.zeros((size, size, 3), np.uint8)
-    hz = int((horizon + rng.uniform(-0.05, 0.05)) * size)
-    painter(img, rng, size, hz)
     turn = scene_type // len(SCENES)
-    if turn:  # types past the eighth: same layout, turned hue (OpenCV hue runs 0..179 for 0..360 degrees)
-        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
-        hsv[..., 0] = (hsv[..., 0].astype(np.int32) + 30 * turn) % 180
-        img = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    hz = int((horizon + (0.12 if turn == 1 else -0.1 * turn / 2) + rng.uniform(-0.05, 0.05)) * size)
+    painter(img, rng, size, hz)
+    if turn:  # types past the eighth: moved horizon, permuted colour channels and a tint (greys change too)
+        order = [(0, 1, 2), (2, 0, 1), (1, 2, 0)][turn]
+        tint = np.array([(1.0, 1.0, 1.0), (1.15, 0.95, 0.7), (0.7, 1.1, 1.1)][turn])
+        img = np.clip(img[..., order] * tint, 0, 255)
     noise = rng.normal(0, 4, img.shape)  # camera-like grain, so flat regions are not perfectly flat
     return np.clip(img + noise, 0, 255).astype(np.uint8)
