@@ -116,6 +116,7 @@ def train(
     pretrained: Annotated[Path | None, typer.Option(help="local torchvision weights file")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     resume: Annotated[bool, typer.Option(help="continue from RUN/<name>/checkpoints/last.ckpt")] = False,
+    overwrite: Annotated[bool, typer.Option(help="delete RUN/<name>'s checkpoints and start again")] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -128,7 +129,7 @@ def train(
     cfg = _config(config, set_, extra)
     from bodyscene.train.run import train_model
 
-    out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume)
+    out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume, overwrite=overwrite)
     console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
 
 

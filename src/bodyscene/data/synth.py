@@ -157,9 +157,7 @@ def sample_figure(cfg: SynthConfig, cls: int, rng: np.random.Generator) -> Figur
     scale = frac * S / height_u  # pixels per unit
     w, h = (x1 - x0) * scale, (y1 - y0) * scale
     px = rng.uniform(2 - x0 * scale, max(S - 2 - w, 2) - x0 * scale)
-    py = (
-        rng.uniform(min(max(0.6 * S, h + 2), S - 2), S - 2) - y1 * scale
-    )  # feet in the lower part, head inside
+    py = rng.uniform(min(max(0.6 * S, h + 2), S - 2), S - 2) - y1 * scale  # feet in the lower part, head inside
     for k in j:
         j[k] = j[k] * scale + np.array([px, py])
     skin = tuple(int(np.clip(c + rng.normal(0, 10), 0, 255)) for c in _SKIN[rng.integers(len(_SKIN))])
@@ -240,9 +238,7 @@ def choose_scene(cls: int, scene_types: int, correlation: float, rng: np.random.
     return int([k for k in range(scene_types) if k != own][rng.integers(scene_types - 1)])
 
 
-def make_clip(
-    cfg: SynthConfig, split: str, class_index: int, index: int
-) -> tuple[int, np.ndarray, np.ndarray]:
+def make_clip(cfg: SynthConfig, split: str, class_index: int, index: int) -> tuple[int, np.ndarray, np.ndarray]:
     """Clip `index` of a class in a split: (scene_type, frames, masks), from its own random stream."""
     rng = clip_rng(cfg.seed, split, class_index, index)
     corr = cfg.scene_correlation
@@ -301,12 +297,9 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
         "out": str(out),
         "per_split": {sp: len(lists[sp]) for sp in SPLITS},
         "class_scene_rate": {
-            sp: round(float(np.mean([r["class_scene"] for r in rows if r["split"] == sp] or [0])), 4)
-            for sp in SPLITS
+            sp: round(float(np.mean([r["class_scene"] for r in rows if r["split"] == sp] or [0])), 4) for sp in SPLITS
         },
-        "scene_of_class": {
-            name: scene_name(class_scene(c, cfg.scene_types)) for c, name in enumerate(classes)
-        },
+        "scene_of_class": {name: scene_name(class_scene(c, cfg.scene_types)) for c, name in enumerate(classes)},
         "seconds": round(time.perf_counter() - start, 2),
         "config": cfg.model_dump(mode="json"),
     }
