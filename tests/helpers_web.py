@@ -27,7 +27,7 @@ MANIFEST_FIELDS = [
 
 
 def make_stimulus_set(root: Path, test_clips: int = 3, train_clips: int = 1, size: int = 64) -> Path:
-    """4 classes x `test_clips` test clips (+ train clips for practice), one 64x64 frame each, all 3 conditions."""
+    """4 classes x `test_clips` test clips (+ train clips for practice), one frame each, all 3 conditions."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "classes.txt").write_text("\n".join(CLASSES) + "\n")
     rows = []
@@ -41,7 +41,11 @@ def make_stimulus_set(root: Path, test_clips: int = 3, train_clips: int = 1, siz
                 mask = np.zeros((size, size), np.uint8)
                 cv2.rectangle(mask, (20, 10), (40, 60), 255, -1)
                 body = np.where(mask[..., None] > 0, 255 - frame, 0).astype(np.uint8)
-                images = {"original": np.where(mask[..., None] > 0, body, frame), "body": body, "background": frame}
+                images = {
+                    "original": np.where(mask[..., None] > 0, body, frame),
+                    "body": body,
+                    "background": frame,
+                }
                 row = {"stimulus_id": sid, "clip_id": clip_id, "class": name, "label": label, "split": split}
                 for cond in CONDITIONS:
                     rel = f"{cond}/{split}/{name}/{sid}.png"
@@ -60,7 +64,9 @@ def make_stimulus_set(root: Path, test_clips: int = 3, train_clips: int = 1, siz
 def need_jspsych() -> Path:
     modules = jspsych_dir()
     if not all((modules / rel).is_file() for rel in JSPSYCH_FILES):
-        pytest.skip(f"jsPsych not installed in {modules}: run `make install` (or `npm ci --prefix web`; needs npm)")
+        pytest.skip(
+            f"jsPsych not installed in {modules}: run `make install` (or `npm ci --prefix web`; needs npm)"
+        )
     return modules
 
 
@@ -80,7 +86,7 @@ def running_server(folder: Path) -> Iterator[str]:
     from bodyscene.humans.server import make_server
 
     server = make_server(folder, port=0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -107,8 +113,13 @@ def valid_submission(design: dict[str, Any], participant: str = "1") -> dict[str
     plan = next(p for p in design["participants"] if p["participant"] == participant)
     rows = [
         {
-            "participant": participant, "stimulus_id": t["stimulus_id"], "condition": t["condition"],
-            "label": t["label"], "response": t["choices"][0], "rt_ms": 812, "trial": t["trial"],
+            "participant": participant,
+            "stimulus_id": t["stimulus_id"],
+            "condition": t["condition"],
+            "label": t["label"],
+            "response": t["choices"][0],
+            "rt_ms": 812,
+            "trial": t["trial"],
         }  # fmt: skip
         for t in plan["trials"]
         if t["kind"] == "stimulus"
@@ -118,7 +129,12 @@ def valid_submission(design: dict[str, Any], participant: str = "1") -> dict[str
         for t in plan["trials"]
         if t["kind"] == "attention"
     ]
-    return {"participant": participant, "participant_seed": plan["seed"], "rows": rows, "attention": attention}
+    return {
+        "participant": participant,
+        "participant_seed": plan["seed"],
+        "rows": rows,
+        "attention": attention,
+    }
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -214,7 +214,8 @@ def human_experiment(
     console.print(
         f"[green]wrote[/] {out}: {s['participants']} participants x {s['trials']} trials "
         f"(+{s['practice']} practice), {s['images']} images, {s['skipped']} stimuli skipped; "
-        f"run `bodyscene serve-experiment {out}`"
+        f"run `bodyscene serve-experiment {out}`",
+        soft_wrap=True,
     )
 
 
@@ -240,8 +241,9 @@ def collect(
 
     s = run_collect(folder, out)
     for name, reason in s["skipped"]:
-        console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False)
+        console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False, soft_wrap=True)
     console.print(
         f"[green]wrote[/] {s['out']}: {s['rows']} rows from {s['participants']} participants "
-        f"({len(s['skipped'])} of {s['files']} files skipped)"
+        f"({len(s['skipped'])} of {s['files']} files skipped)",
+        soft_wrap=True,
     )
