@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from bodyscene.config import CONDITIONS
+from bodyscene.files import write_csv
 from bodyscene.humans.collect import collect
 from bodyscene.humans.experiment import FIELDS
 from helpers_web import build, running_server
@@ -58,15 +64,17 @@ def _through_practice(page, design):
     page.click("#bs-start")
 
 
-def test_participant_completes_experiment_and_collect_matches_design(browser, tmp_path):
-    folder, design = build(tmp_path)
+@pytest.fixture(scope="module")
+def completed(browser, tmp_path_factory):
+    """Participant 2 runs the whole experiment by clicking; the server saves the submission."""
+    folder, design = build(tmp_path_factory.mktemp("web"))
     plist = next(p for p in design["participants"] if p["participant"] == "2")
     clicked: dict[tuple[str, str], str] = {}
+    shot = None
     with running_server(folder) as url:
         page, errors = _page(browser)
         page.goto(f"{url}/index.html?participant=2")
         _through_practice(page, design)
-        shot = None
         for t in plist["trials"]:
             if t["kind"] == "attention":
                 target = page.get_attribute(".bs-attention", "data-target")
@@ -86,18 +94,37 @@ def test_participant_completes_experiment_and_collect_matches_design(browser, tm
             clicked[(t["stimulus_id"], t["condition"])] = answer
             page.click(f'button[data-label="{answer}"]')
         page.wait_for_selector('#bs-upload-status[data-state="saved"]')
+        progress = page.eval_on_selector("#jspsych-progressbar-inner", "e => e.style.width")
         with page.expect_download() as download:
             page.click("#bs-download")
         downloaded = Path(download.value.path()).read_text()
-        assert errors == []
         page.close()
+    return {
+        "folder": folder, "design": design, "plist": plist, "clicked": clicked, "shot": shot,
+        "errors": errors, "progress": progress, "downloaded": downloaded,
+    }  # fmt: skip
 
-    saved = sorted((folder / "responses").glob("*.csv"))
+
+def test_submission_lands_on_the_server_and_matches_the_download(completed):
+    assert completed["errors"] == []  # no JavaScript errors on the page
+    assert completed["progress"] == "100%"
+    saved = sorted((completed["folder"] / "responses").glob("*.csv"))
     assert len(saved) == 1 and saved[0].name.endswith("-p2.csv")
-    assert downloaded == saved[0].read_text().replace("\r\n", "\n")  # the download is the same humans CSV
+    assert completed["downloaded"] == saved[0].read_text()  # the download is the same humans CSV
+    shot = completed["shot"]
     assert shot is not None and shot.stat().st_size > 1000
+    meta = json.loads(saved[0].with_suffix(".json").read_text())
+    assert (
+        meta["participant_seed"] == completed["plist"]["seed"]
+    )  # the shuffle seed is recorded with the data
+    targets = [t["target"] for t in completed["plist"]["trials"] if t["kind"] == "attention"]
+    assert [a["target"] for a in meta["attention"]] == targets
+    assert all(a["response"] == a["target"] for a in meta["attention"])
 
-    summary = collect(folder)
+
+def test_collect_rows_match_the_design(completed):
+    plist, clicked = completed["plist"], completed["clicked"]
+    summary = collect(completed["folder"])
     assert summary["skipped"] == [] and summary["rows"] == 12
     with open(summary["out"], newline="") as f:
         reader = csv.DictReader(f)
@@ -110,8 +137,30 @@ def test_participant_completes_experiment_and_collect_matches_design(browser, tm
         assert r["participant"] == "2" and r["label"] == t["label"] and int(r["trial"]) == t["trial"]
         assert r["response"] == clicked[(r["stimulus_id"], r["condition"])] and r["response"] in t["choices"]
         assert int(r["rt_ms"]) >= 0
-    meta = saved[0].with_suffix(".json").read_text()
-    assert str(plist["seed"]) in meta  # the participant's shuffle seed is recorded with the data
+
+
+def test_bodyscene_compare_imports_the_collected_csv(completed, tmp_path):
+    """The humans importer (`bodyscene compare`, another module) reads what the browser produced."""
+    pytest.importorskip("bodyscene.humans.compare", reason="bodyscene compare is not on this branch yet")
+    folder = completed["folder"]
+    merged = collect(folder, tmp_path / "humans.csv")["out"]
+    run = tmp_path / "run"
+    predictions = [
+        {"model": "toy", "condition": c, "stimulus_id": sid, "label": s["label"],
+         "predicted": s["label"] if i % 2 else "clap", "confidence": 0.9}
+        for i, (sid, s) in enumerate(sorted(completed["design"]["stimuli"].items()))
+        for c in CONDITIONS
+    ]  # fmt: skip
+    write_csv(run / "predictions.csv", predictions, list(predictions[0]))
+    res = subprocess.run(
+        [sys.executable, "-m", "bodyscene", "compare", "--humans", str(merged), "--run", str(run),
+         "--stimuli", str(folder.parent / "stim"), "--bootstrap", "20"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    comparison = json.loads((run / "comparison.json").read_text())
+    assert comparison["provenance"]["participants"] == 1 and comparison["provenance"]["trials"] == 12
 
 
 def test_time_limit_hides_the_image_and_page_works_offline(browser, tmp_path):
