@@ -165,8 +165,10 @@ def test_bodyscene_compare_imports_the_collected_csv(completed, tmp_path):
 
 def test_time_limit_hides_the_image_and_page_works_offline(browser, tmp_path):
     """The image disappears after time_limit_ms; from file:// the page still runs and offers the CSV."""
-    folder, design = build(tmp_path, participants=1, practice=1, attention_checks=0, time_limit_ms=150)
+    folder, design = build(tmp_path, participants=1, practice=0, attention_checks=0, time_limit_ms=150)
     page, errors = _page(browser)
+    page.goto((folder / "index.html").as_uri() + "?participant=../2")  # not a number of the design: refused
+    assert "Unknown participant number ../2" in page.inner_text(".bs-error")
     page.goto((folder / "index.html").as_uri())  # no ?participant: a file:// page picks one itself
     _through_practice(page, design)
     first = design["participants"][0]["trials"][0]

@@ -104,8 +104,11 @@ function showError(html) {
        action the person is performing (or, when the person has been removed, was most likely performing).</p>
        <p>${timing} There is no time pressure on the answer, but go with your first impression.</p></div>`,
       `<div class="bs-text"><p>Now and then a screen asks you to click a particular button: please do exactly
-       that, it tells us you are paying attention.</p><p>First come ${design.practice.length} practice trials
-       with feedback. Click "Next" to start.</p></div>`,
+       that, it tells us you are paying attention.</p><p>${
+         design.practice.length
+           ? `First come ${design.practice.length} practice trials with feedback.`
+           : "There are no practice trials."
+       } Click "Next" to start.</p></div>`,
     ],
     show_clickable_nav: true,
     data: { bs_kind: "instructions" },
@@ -141,8 +144,8 @@ function showError(html) {
   }
   timeline.push({
     type: jsPsychHtmlButtonResponse,
-    stimulus: `<div class="bs-text"><p>The practice is over. The real trials start now; there is no more
-               feedback. ${mainTotal} screens to go.</p></div>`,
+    stimulus: `<div class="bs-text"><p>${design.practice.length ? "The practice is over. " : ""}The real
+               trials start now; there is no feedback. ${mainTotal} screens to go.</p></div>`,
     choices: ["Start"],
     button_html: (c) => `<button class="jspsych-btn" id="bs-start">${c}</button>`,
     data: { bs_kind: "start" },
