@@ -64,9 +64,7 @@ def make_stimulus_set(root: Path, test_clips: int = 3, train_clips: int = 1, siz
 def need_jspsych() -> Path:
     modules = jspsych_dir()
     if not all((modules / rel).is_file() for rel in JSPSYCH_FILES):
-        pytest.skip(
-            f"jsPsych not installed in {modules}: run `make install` (or `npm ci --prefix web`; needs npm)"
-        )
+        pytest.skip(f"jsPsych not installed in {modules}: run `make install` (or `npm ci --prefix web`; needs npm)")
     return modules
 
 

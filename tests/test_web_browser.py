@@ -33,9 +33,7 @@ ARGS = [
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(
-            "no /usr/bin/chromium: install Debian's chromium (`apt-get install chromium`; make test does it)"
-        )
+        pytest.skip("no /usr/bin/chromium: install Debian's chromium (`apt-get install chromium`; make test does it)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the dev extras)")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -114,9 +112,7 @@ def test_submission_lands_on_the_server_and_matches_the_download(completed):
     shot = completed["shot"]
     assert shot is not None and shot.stat().st_size > 1000
     meta = json.loads(saved[0].with_suffix(".json").read_text())
-    assert (
-        meta["participant_seed"] == completed["plist"]["seed"]
-    )  # the shuffle seed is recorded with the data
+    assert meta["participant_seed"] == completed["plist"]["seed"]  # the shuffle seed is recorded with the data
     targets = [t["target"] for t in completed["plist"]["trials"] if t["kind"] == "attention"]
     assert [a["target"] for a in meta["attention"]] == targets
     assert all(a["response"] == a["target"] for a in meta["attention"])

@@ -75,9 +75,7 @@ def test_order_is_shuffled_per_participant_and_reproducible_from_the_seed():
     d = build_design(clips(), CLASSES, participants=4, seed=7)
     same_row = [sorted((t["stimulus_id"], t["condition"]) for t in stimulus_trials(d[i])) for i in (0, 3)]
     assert same_row[0] == same_row[1]
-    assert [t["stimulus_id"] for t in stimulus_trials(d[0])] != [
-        t["stimulus_id"] for t in stimulus_trials(d[3])
-    ]
+    assert [t["stimulus_id"] for t in stimulus_trials(d[0])] != [t["stimulus_id"] for t in stimulus_trials(d[3])]
 
 
 def test_attention_checks_are_spread_and_never_first_or_last():

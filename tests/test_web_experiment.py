@@ -50,17 +50,12 @@ def test_folder_is_self_contained(tmp_path):
     main_clips = {s["clip_id"] for s in design["stimuli"].values()}
     assert len(design["practice"]) == 2
     for t in design["practice"]:
-        assert (
-            t["image"].startswith("stimuli/original/train/")
-            and t["stimulus_id"].split("_f")[0] not in main_clips
-        )
+        assert t["image"].startswith("stimuli/original/train/") and t["stimulus_id"].split("_f")[0] not in main_clips
     assert design["classes"] == list(CLASSES) and design["settings"]["participants"] == 3
 
 
 def test_subset_choices_and_clips_per_class(tmp_path):
-    folder, design = build(
-        tmp_path, classes=["jump", "run", "wave"], choices=2, clips_per_class=2, practice=1
-    )
+    folder, design = build(tmp_path, classes=["jump", "run", "wave"], choices=2, clips_per_class=2, practice=1)
     trials = [t for p in design["participants"] for t in p["trials"] if t["kind"] == "stimulus"]
     assert {t["label"] for t in trials} == {"jump", "run", "wave"}
     assert len(trials) == 3 * 3 * 2  # 3 participants x 3 classes x 2 clips

@@ -35,16 +35,12 @@ def test_valid_submission_is_saved_under_a_server_made_name(served):
     status, reply = post(url, valid_submission(design, "3"))
     assert status == 200 and reply["rows"] == 12
     files = sorted(p.name for p in (folder / "responses").iterdir())
-    assert (
-        len(files) == 2 and re.fullmatch(r"\d{8}-\d{6}-0001-p3\.csv", files[0]) and files[1].endswith(".json")
-    )
+    assert len(files) == 2 and re.fullmatch(r"\d{8}-\d{6}-0001-p3\.csv", files[0]) and files[1].endswith(".json")
     with open(folder / "responses" / files[0], newline="") as f:
         reader = csv.DictReader(f)
         assert tuple(reader.fieldnames) == FIELDS
         rows = list(reader)
-    assert [r["stimulus_id"] for r in rows] == [
-        r["stimulus_id"] for r in valid_submission(design, "3")["rows"]
-    ]
+    assert [r["stimulus_id"] for r in rows] == [r["stimulus_id"] for r in valid_submission(design, "3")["rows"]]
     assert {r["participant"] for r in rows} == {"3"}
 
 

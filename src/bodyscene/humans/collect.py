@@ -43,9 +43,7 @@ def collect(folder: Path, out: Path | None = None) -> dict[str, Any]:
     responses = folder / "responses"
     files = sorted(responses.glob("*.csv")) if responses.is_dir() else []
     if not files:
-        raise BodySceneError(
-            f"{responses}: no response files; serve the experiment (`bodyscene serve-experiment`)"
-        )
+        raise BodySceneError(f"{responses}: no response files; serve the experiment (`bodyscene serve-experiment`)")
     design = folder / "design.json"
     stimuli = read_json(design)["stimuli"] if design.is_file() else None
     out = out or folder / "responses.csv"
@@ -72,16 +70,12 @@ def collect(folder: Path, out: Path | None = None) -> dict[str, Any]:
             skipped.append((path.name, f"holds {len(who)} participants; expected one file per participant"))
             continue
         if who & participants:
-            skipped.append(
-                (path.name, f"participant {next(iter(who))} already collected from an earlier file")
-            )
+            skipped.append((path.name, f"participant {next(iter(who))} already collected from an earlier file"))
             continue
         participants |= who
         merged.extend({k: row[k] for k in FIELDS} for row in rows)
     if not merged:
-        raise BodySceneError(
-            f"{responses}: none of the {len(files)} files is a valid humans CSV ({skipped[0][1]})"
-        )
+        raise BodySceneError(f"{responses}: none of the {len(files)} files is a valid humans CSV ({skipped[0][1]})")
     write_csv(out, merged, FIELDS)
     return {
         "out": out,

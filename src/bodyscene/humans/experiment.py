@@ -53,16 +53,10 @@ JSPSYCH_FILES: dict[str, str] = {
 class ExperimentConfig(StrictModel):
     split: str = Field("test", description="manifest split the trials come from")
     design: Literal["latin", "full"] = Field("latin", description="latin: each clip once per participant")
-    participants: int = Field(
-        30, ge=1, le=100000, description="trial lists 1..N (the paper ran 28; 30 = 10 x 3)"
-    )
-    choices: int | None = Field(
-        None, ge=2, description="answer buttons per trial; None: every class (the paper)"
-    )
+    participants: int = Field(30, ge=1, le=100000, description="trial lists 1..N (the paper ran 28; 30 = 10 x 3)")
+    choices: int | None = Field(None, ge=2, description="answer buttons per trial; None: every class (the paper)")
     classes: list[str] | None = Field(None, description="class subset to test; None: all in classes.txt")
-    time_limit_ms: int | None = Field(
-        None, ge=1, description="hide the image after this long; None: no limit"
-    )
+    time_limit_ms: int | None = Field(None, ge=1, description="hide the image after this long; None: no limit")
     practice: int = Field(3, ge=0, description="practice trials with feedback (original frames)")
     attention_checks: int = Field(2, ge=0, description="'please click X' trials spread among the trials")
     clips_per_class: int | None = Field(None, ge=1, description="clips per class to use; None: all")
@@ -99,9 +93,7 @@ def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip]
     rows = read_csv(manifest, required=MANIFEST_COLUMNS)
     classes_file = stim / "classes.txt"
     if not classes_file.is_file():
-        raise BodySceneError(
-            f"{classes_file}: file not found; rerun `bodyscene prepare` to write the stimulus set"
-        )
+        raise BodySceneError(f"{classes_file}: file not found; rerun `bodyscene prepare` to write the stimulus set")
     all_classes = [c.strip() for c in classes_file.read_text().splitlines() if c.strip()]
     classes = cfg.classes or all_classes
     unknown = [c for c in classes if c not in all_classes]
@@ -112,9 +104,7 @@ def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip]
     if len(classes) < 2:
         raise BodySceneError("--classes: a forced choice needs at least 2 classes")
     if cfg.choices is not None and cfg.choices > len(classes):
-        raise BodySceneError(
-            f"--choices {cfg.choices}: more than the {len(classes)} classes tested; lower it"
-        )
+        raise BodySceneError(f"--choices {cfg.choices}: more than the {len(classes)} classes tested; lower it")
 
     frames: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
     meta: dict[tuple[str, str], tuple[str, str]] = {}
@@ -136,9 +126,7 @@ def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip]
         clip = Clip(key[1], label, classes.index(label), tuple(frames[key]))
         (main if split == cfg.split else other).append(clip)
     if not main:
-        raise BodySceneError(
-            f"{manifest}: no usable '{cfg.split}' rows for the chosen classes; check --split"
-        )
+        raise BodySceneError(f"{manifest}: no usable '{cfg.split}' rows for the chosen classes; check --split")
     return classes, main, other, skipped
 
 
@@ -178,9 +166,7 @@ def practice_trials(pool: list[Clip], classes: list[str], cfg: ExperimentConfig)
     ]
 
 
-def build_experiment(
-    stim: Path, out: Path, cfg: ExperimentConfig, modules: Path | None = None
-) -> dict[str, Any]:
+def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path | None = None) -> dict[str, Any]:
     """Write the experiment folder; returns a summary (participants, trials each, images, skipped)."""
     modules = modules or jspsych_dir()
     check_jspsych(modules)
@@ -189,9 +175,7 @@ def build_experiment(
         raise BodySceneError(f"{responses}: this folder already holds responses; choose a new --out")
     classes, clips, others, skipped = load_clips(stim, cfg)
     clips, unused = pick_clips(clips, cfg)
-    lists = build_design(
-        clips, classes, cfg.participants, cfg.design, cfg.choices, cfg.attention_checks, cfg.seed
-    )
+    lists = build_design(clips, classes, cfg.participants, cfg.design, cfg.choices, cfg.attention_checks, cfg.seed)
     # practice never shows a main-trial clip: other splits first, else the clips left out by clips_per_class
     practice = practice_trials(others or unused, classes, cfg)
 

@@ -130,7 +130,4 @@ def build_design(
 ) -> list[dict[str, Any]]:
     """Trial lists for participants 1..N (the number a participant is given in the URL: ?participant=N)."""
     n = len(classes) if n_choices is None else n_choices
-    return [
-        participant_trials(p, clips, classes, kind, n, attention_checks, seed)
-        for p in range(1, participants + 1)
-    ]
+    return [participant_trials(p, clips, classes, kind, n, attention_checks, seed) for p in range(1, participants + 1)]

@@ -49,9 +49,7 @@ class Experiment:
         self.root = root.resolve()
         design_path = self.root / "design.json"
         if not design_path.is_file():
-            raise BodySceneError(
-                f"{design_path}: not found; build the folder with `bodyscene human-experiment`"
-            )
+            raise BodySceneError(f"{design_path}: not found; build the folder with `bodyscene human-experiment`")
         design = read_json(design_path)
         if not isinstance(design, dict) or design.get("format") != DESIGN_FORMAT:
             raise BodySceneError(
@@ -63,9 +61,7 @@ class Experiment:
         # participant -> {(stimulus_id, condition): answer choices}: what that participant was actually shown
         self.plans = {
             p["participant"]: {
-                (t["stimulus_id"], t["condition"]): t["choices"]
-                for t in p["trials"]
-                if t["kind"] == "stimulus"
+                (t["stimulus_id"], t["condition"]): t["choices"] for t in p["trials"] if t["kind"] == "stimulus"
             }
             for p in design["participants"]
         }
@@ -146,9 +142,7 @@ class Experiment:
         if row["response"] not in plan[(sid, condition)]:
             raise Rejected(400, f"row {i}: response is not one of the trial's choices")
         rt, trial = row["rt_ms"], row["trial"]
-        if rt is not None and (
-            isinstance(rt, bool) or not isinstance(rt, int | float) or not 0 <= rt < 3.6e6
-        ):
+        if rt is not None and (isinstance(rt, bool) or not isinstance(rt, int | float) or not 0 <= rt < 3.6e6):
             raise Rejected(400, f"row {i}: rt_ms must be a number of milliseconds or null")
         if isinstance(trial, bool) or not isinstance(trial, int) or not 1 <= trial <= len(plan):
             raise Rejected(400, f"row {i}: trial must be an integer from 1 to {len(plan)}")
@@ -259,9 +253,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n)
 
 
-def make_server(
-    folder: Path, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False
-) -> ThreadingHTTPServer:
+def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False) -> ThreadingHTTPServer:
     """A server for `folder` (not yet serving: call serve_forever); port 0 picks a free port."""
     experiment = Experiment(Path(folder))
     handler = type("ExperimentHandler", (Handler,), {"experiment": experiment, "quiet": quiet})
