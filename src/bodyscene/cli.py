@@ -184,3 +184,85 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]; rerun the same command to resume")
         sys.exit(130)
+
+
+# --- human experiment in a browser (humans/experiment.py, server.py, collect.py) ---
+
+
+@app.command("human-experiment")
+def human_experiment(
+    stimuli: Annotated[Path, typer.Option(help="stimulus set written by `bodyscene prepare`")],
+    out: Annotated[Path, typer.Option(help="experiment folder to write")],
+    design: Annotated[
+        str, typer.Option("--design", "--participants-design", help="latin (clip once per person) or full")
+    ] = "latin",
+    participants: Annotated[int, typer.Option(help="trial lists for participants 1..N")] = 30,
+    split: Annotated[str, typer.Option(help="manifest split the trials come from")] = "test",
+    choices: Annotated[int | None, typer.Option(help="buttons per trial (default: all classes)")] = None,
+    classes: Annotated[str | None, typer.Option(help="comma-separated class subset (default: all)")] = None,
+    time_limit_ms: Annotated[int | None, typer.Option(help="hide the image after this many ms")] = None,
+    practice: Annotated[int, typer.Option(help="practice trials with feedback")] = 3,
+    attention_checks: Annotated[int, typer.Option(help="'please click X' trials per participant")] = 2,
+    clips_per_class: Annotated[int | None, typer.Option(help="use at most this many clips per class")] = None,
+    image_height: Annotated[int, typer.Option(help="displayed image height in pixels")] = 320,
+    consent: Annotated[Path | None, typer.Option(help="HTML file replacing the generic consent text")] = None,
+    seed: Annotated[int, typer.Option(help="design seed (each participant's seed derives from it)")] = 0,
+) -> None:
+    """Write a self-contained jsPsych experiment (counterbalanced conditions) for human observers."""
+    from bodyscene.config import validate
+    from bodyscene.humans.experiment import ExperimentConfig, build_experiment
+
+    if consent is not None and not consent.is_file():
+        raise BodySceneError(f"{consent}: consent file not found; pass an HTML file to --consent")
+    settings = dict(
+        design=design,
+        participants=participants,
+        split=split,
+        choices=choices,
+        time_limit_ms=time_limit_ms,
+        practice=practice,
+        attention_checks=attention_checks,
+        clips_per_class=clips_per_class,
+        image_height=image_height,
+        seed=seed,
+        classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
+        consent_html=consent.read_text(encoding="utf-8") if consent else None,
+    )
+    cfg = validate(ExperimentConfig, settings, "command line")
+    s = build_experiment(stimuli, out, cfg)
+    console.print(
+        f"[green]wrote[/] {out}: {s['participants']} participants x {s['trials']} trials "
+        f"(+{s['practice']} practice), {s['images']} images, {s['skipped']} stimuli skipped; "
+        f"run `bodyscene serve-experiment {out}`",
+        soft_wrap=True,
+    )
+
+
+@app.command("serve-experiment")
+def serve_experiment(
+    folder: Annotated[Path, typer.Argument(help="folder written by `bodyscene human-experiment`")],
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: whole network)")] = "127.0.0.1",
+) -> None:
+    """Serve the experiment; each participant's data lands in FOLDER/responses/."""
+    from bodyscene.humans.server import serve
+
+    serve(folder, host, port)
+
+
+@app.command()
+def collect(
+    folder: Annotated[Path, typer.Argument(help="experiment folder with responses/")],
+    out: Annotated[Path | None, typer.Option(help="merged CSV (default: FOLDER/responses.csv)")] = None,
+) -> None:
+    """Merge FOLDER/responses/*.csv into one humans CSV, skipping (and listing) malformed files."""
+    from bodyscene.humans.collect import collect as run_collect
+
+    s = run_collect(folder, out)
+    for name, reason in s["skipped"]:
+        console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[green]wrote[/] {s['out']}: {s['rows']} rows from {s['participants']} participants "
+        f"({len(s['skipped'])} of {s['files']} files skipped)",
+        soft_wrap=True,
+    )
