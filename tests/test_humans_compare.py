@@ -117,6 +117,27 @@ def test_model_accuracy_is_on_exactly_the_trials_humans_saw(world, tmp_path):
     assert cmp["humans"]["original"]["per_participant"] == {"a": 1.0, "b": 0.0}
     assert cmp["humans"]["original"]["accuracy"] == 0.5
     assert cmp["humans"]["background"]["accuracy"] is None  # nobody saw it: null, not 0
+    assert cmp["models"]["domainnet"]["trials_without_prediction"] == 0
+
+
+def test_trials_without_a_prediction_are_counted_not_scored(world, tmp_path):
+    stim, run = world
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    lines = (run / "predictions.csv").read_text().splitlines()
+    keep = [ln for ln in lines if not (ln.startswith("baseline,body,") and "jump_test000" in ln)]
+    (partial / "predictions.csv").write_text("\n".join(keep) + "\n")
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "participant,stimulus_id,condition,label,response\n"
+        "a,jump_test000_f0000,body,jump,jump\na,jump_test001_f0000,body,jump,jump\n"
+    )
+    cmp = compare(path, partial, stimuli=stim, n_boot=100, figures=False, out=tmp_path / "c.json")
+    assert cmp["models"]["baseline"]["trials_without_prediction"] == 1
+    assert cmp["models"]["baseline"]["body"]["n_trials"] == 1
+    assert cmp["models"]["domainnet"]["body"]["n_trials"] == 2
+    with pytest.raises(BodySceneError, match="manifest.csv: file not found"):
+        compare(path, partial, stimuli=tmp_path / "nowhere", figures=False, out=tmp_path / "c.json")
 
 
 def test_counterbalanced_design_is_a_latin_square(world, tmp_path):

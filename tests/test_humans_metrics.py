@@ -52,6 +52,7 @@ def test_pattern_correlation_pearson_and_spearman():
     monotone = pattern_correlation([h**4 for h in human], human)  # same ranking, not linear
     assert monotone["spearman"] == pytest.approx(1.0)
     assert monotone["pearson"] < 0.99
+    assert "pearsonr" in monotone["test"] and 0 <= monotone["spearman_p"] < 0.05
     # nan cells are left out; a constant side has no correlation
     with_gap = pattern_correlation([0.9, math.nan, 0.5, 0.3, 0.1], human)
     assert with_gap["n_cells"] == 4 and with_gap["pearson"] > 0.9

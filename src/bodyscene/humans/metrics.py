@@ -44,7 +44,14 @@ def accuracy_difference(model: Mapping[str, float], human: Mapping[str, float]) 
     return float(np.mean([abs(model[k] - human[k]) for k in keys]))
 
 
-def pattern_correlation(model_cells: Sequence[float], human_cells: Sequence[float]) -> dict[str, float | int]:
+PATTERN_TESTS = (
+    "pearson_p: scipy.stats.pearsonr, spearman_p: scipy.stats.spearmanr (both two-sided, H0: no correlation)"
+)
+
+
+def pattern_correlation(
+    model_cells: Sequence[float], human_cells: Sequence[float]
+) -> dict[str, float | int | str]:
     """Pearson and Spearman correlation between model and human accuracy across condition x class cells.
 
     Pearson r measures whether the model is good and bad on the same condition-class cells as humans, in
@@ -54,7 +61,7 @@ def pattern_correlation(model_cells: Sequence[float], human_cells: Sequence[floa
     m, h = np.asarray(model_cells, dtype=float), np.asarray(human_cells, dtype=float)
     keep = ~(np.isnan(m) | np.isnan(h))
     m, h = m[keep], h[keep]
-    out: dict[str, float | int] = {"n_cells": int(keep.sum())}
+    out: dict[str, float | int | str] = {"n_cells": int(keep.sum()), "test": PATTERN_TESTS}
     if m.size < 3 or np.ptp(m) == 0 or np.ptp(h) == 0:
         return out | {
             "pearson": math.nan,
