@@ -167,7 +167,6 @@ def main() -> None:
         sys.exit(130)
 
 
-
 @app.command("simulate-humans")
 def simulate_humans(
     stimuli: Annotated[Path, typer.Option(help="stimulus set (its test split is shown)")],
