@@ -68,6 +68,7 @@ def make_run(root: Path, stim: Path, seed: int = 1) -> Path:
         {"classes": len(CLASSES), "chance": 1 / len(CLASSES), "split": "test", "stimuli": str(stim)},
     )
     results["models"] = {}
+    results["bootstrap"] = {"resamples": 1000, "seed": 0, "method": "percentile, over stimuli"}
     for model, accs in MODEL_ACCURACY.items():
         results["models"][model] = {}
         for cond in CONDITIONS:

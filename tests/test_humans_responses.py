@@ -74,15 +74,11 @@ def test_each_mistake_names_file_line_and_fix(tmp_path, stim, bad_line, expected
 
 
 def test_missing_column_and_more_problems_are_counted(tmp_path, stim):
-    path = write(
-        tmp_path, ["p01,jump_test000_f0000,original,jump"], "participant,stimulus_id,condition,label"
-    )
+    path = write(tmp_path, ["p01,jump_test000_f0000,original,jump"], "participant,stimulus_id,condition,label")
     with pytest.raises(BodySceneError, match=r"responses.csv: missing column\(s\) response"):
         load_responses(path, stim)
     path = write(tmp_path, [*GOOD, "p9,x,original,jump,jump,,", "p9,y,original,jump,jump,,"])
-    with pytest.raises(
-        BodySceneError, match=r":5: unknown stimulus_id 'x'.*\(1 more problem\(s\) in this file\)"
-    ):
+    with pytest.raises(BodySceneError, match=r":5: unknown stimulus_id 'x'.*\(1 more problem\(s\) in this file\)"):
         load_responses(path, stim)
 
 

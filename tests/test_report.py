@@ -61,7 +61,7 @@ def test_results_only_report_holds_the_table_and_triplets(world):
     for name in ("torchvision", "lightning", "opencv", "python", "bodyscene"):
         assert f"<td>{name}</td>" in text
     assert "model:\n  kind: domainnet" in text  # the config, verbatim
-    assert "bodyscene evaluate --run" in text and "bootstrap" in text
+    assert "bodyscene evaluate --run" in text and "1000 resamples, seed 0, percentile, over stimuli" in text
 
 
 def test_report_with_comparison_and_experiment_tables(world):
@@ -72,9 +72,7 @@ def test_report_with_comparison_and_experiment_tables(world):
     plot_accuracy_by_condition(cmp, run / "accuracy.png")  # stands in for evaluate's figure
     exp = run / "experiments" / "scene_correlation"
     exp.mkdir(parents=True)
-    (exp / "table.csv").write_text(
-        "scene_correlation,model,body\n0.5,domainnet,0.731\n0.9,<b>net</b>,0.618\n"
-    )
+    (exp / "table.csv").write_text("scene_correlation,model,body\n0.5,domainnet,0.731\n0.9,<b>net</b>,0.618\n")
     shutil.copy(run / "accuracy.png", exp / "figure.png")
     text = write_report(run).read_text()
     assert_self_contained(text)
@@ -88,9 +86,7 @@ def test_report_with_comparison_and_experiment_tables(world):
     assert "experiments/scene_correlation" in text and "<td>0.731</td>" in text
     assert "&lt;b&gt;net&lt;/b&gt;" in text and "<b>net</b>" not in text
     n_images = len(PNG_URI.findall(text))
-    assert (
-        n_images == 3 * len(CLASSES) + 1 + 2 + 1
-    )  # triplets, accuracy.png, 2 comparison figures, experiment
+    assert n_images == 3 * len(CLASSES) + 1 + 2 + 1  # triplets, accuracy.png, 2 comparison figures, experiment
 
 
 def test_experiment_folder_without_results_json(tmp_path):

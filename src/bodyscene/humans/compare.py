@@ -61,9 +61,7 @@ def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> Sti
         if (c / "manifest.csv").is_file():
             return load_stimulus_set(c)
     if stimuli is not None:
-        raise BodySceneError(
-            f"{stimuli}/manifest.csv: file not found; pass the folder `bodyscene prepare` wrote"
-        )
+        raise BodySceneError(f"{stimuli}/manifest.csv: file not found; pass the folder `bodyscene prepare` wrote")
     return stimulus_set_from_predictions(read_predictions(run), f"{run}/predictions.csv")
 
 
@@ -146,11 +144,7 @@ def model_section(
     n_boot: int,
     seed: int,
 ) -> dict:
-    scored = {
-        i: ok[(t.condition, t.stimulus_id)]
-        for i, t in enumerate(trials)
-        if (t.condition, t.stimulus_id) in ok
-    }
+    scored = {i: ok[(t.condition, t.stimulus_id)] for i, t in enumerate(trials) if (t.condition, t.stimulus_id) in ok}
     if not scored:
         raise BodySceneError(
             f"predictions.csv: model '{name}' has no prediction for any stimulus humans saw; "
@@ -239,9 +233,7 @@ def compare(
 
     human = human_accuracy(trials, n_boot, seed)
     per_participant = {c: human[c]["per_participant"] for c in CONDITIONS if human[c]["per_participant"]}
-    models = {
-        m: model_section(m, correct[m], trials, stim.classes, human, n_boot, seed) for m in sorted(correct)
-    }
+    models = {m: model_section(m, correct[m], trials, stim.classes, human, n_boot, seed) for m in sorted(correct)}
     command = ["bodyscene", "compare", "--humans", str(humans), "--run", str(run)]
     command += ["--stimuli", str(stimuli)] if stimuli is not None else []
     command += ["--bootstrap", str(n_boot), "--seed", str(seed)]
@@ -273,9 +265,7 @@ def compare(
 
         chance = results.get("chance") or 1.0 / max(1, len(stim.classes))
         comparison["figures"] = {
-            "accuracy": plot_accuracy_by_condition(
-                comparison, out.with_name("comparison_accuracy.png"), chance
-            ).name,
+            "accuracy": plot_accuracy_by_condition(comparison, out.with_name("comparison_accuracy.png"), chance).name,
             "error_consistency": plot_error_consistency(
                 comparison, out.with_name("comparison_error_consistency.png")
             ).name,

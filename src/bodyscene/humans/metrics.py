@@ -49,9 +49,7 @@ PATTERN_TESTS = (
 )
 
 
-def pattern_correlation(
-    model_cells: Sequence[float], human_cells: Sequence[float]
-) -> dict[str, float | int | str]:
+def pattern_correlation(model_cells: Sequence[float], human_cells: Sequence[float]) -> dict[str, float | int | str]:
     """Pearson and Spearman correlation between model and human accuracy across condition x class cells.
 
     Pearson r measures whether the model is good and bad on the same condition-class cells as humans, in

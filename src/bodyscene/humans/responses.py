@@ -45,21 +45,17 @@ class StimulusSet:
 
 
 def load_stimulus_set(stim: str | Path) -> StimulusSet:
-    """Read STIM/manifest.csv (+ STIM/classes.txt for the class order)."""
-    stim = Path(stim)
-    manifest = stim / "manifest.csv"
-    rows = read_csv(manifest, required=("stimulus_id", "clip_id", "class", "split"))
-    classes_txt = stim / "classes.txt"
-    if classes_txt.is_file():
-        classes = [c.strip() for c in classes_txt.read_text().splitlines() if c.strip()]
-    else:
-        classes = sorted({r["class"] for r in rows})
+    """STIM/manifest.csv + classes.txt through the stimulus stage's own reader (same checks, same messages)."""
+    from bodyscene.stimuli.manifest import read_stimulus_set
+
+    stimuli = read_stimulus_set(stim)
+    rows = stimuli.rows
     return StimulusSet(
-        classes=classes,
+        classes=stimuli.classes,
         labels={r["stimulus_id"]: r["class"] for r in rows},
         splits={r["stimulus_id"]: r["split"] for r in rows},
         clips={r["stimulus_id"]: r["clip_id"] for r in rows},
-        source=str(manifest),
+        source=str(stimuli.root / "manifest.csv"),
     )
 
 

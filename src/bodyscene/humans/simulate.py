@@ -101,9 +101,7 @@ def simulate_responses(
             raise BodySceneError("--agreement > 0 needs --run RUN and --model NAME (whose errors to copy)")
         by_model = model_correctness(read_predictions(run))
         if model not in by_model:
-            raise BodySceneError(
-                f"{run}/predictions.csv: no model '{model}'; use one of {', '.join(by_model)}"
-            )
+            raise BodySceneError(f"{run}/predictions.csv: no model '{model}'; use one of {', '.join(by_model)}")
         model_ok = by_model[model]
         for c in CONDITIONS:
             missing = [s for s in test if (c, s) not in model_ok]
@@ -113,9 +111,7 @@ def simulate_responses(
                     f"evaluate the run on the stimulus set {stimuli}"
                 )
             model_acc[c] = float(np.mean([model_ok[(c, s)] for s in test]))
-    p_independent = {
-        c: independent_accuracy(accuracy[c], model_acc.get(c, 0.0), agreement) for c in CONDITIONS
-    }
+    p_independent = {c: independent_accuracy(accuracy[c], model_acc.get(c, 0.0), agreement) for c in CONDITIONS}
 
     clips = sorted({stim.clips[s] for s in test})
     clip_index = {clip: i for i, clip in enumerate(clips)}

@@ -71,9 +71,7 @@ def results_section(run: Path, results: dict) -> str:
     for name, sec in models.items():
         for c in CONDITIONS:
             for cls, acc in (sec.get(c, {}).get("per_class") or {}).items():
-                per_class.append(
-                    [name, c, cls, num(acc if not isinstance(acc, dict) else acc.get("accuracy"))]
-                )
+                per_class.append([name, c, cls, num(acc if not isinstance(acc, dict) else acc.get("accuracy"))])
     if per_class:
         parts.append("<details><summary>Per-class accuracy</summary>")
         parts.append(table(["model", "condition", "class", "accuracy"], per_class) + "</details>")
@@ -93,9 +91,7 @@ def experiments_section(run: Path) -> str:
         body = rows[1 : MAX_TABLE_ROWS + 1]
         parts.append(table(rows[0], body))
         if len(rows) - 1 > MAX_TABLE_ROWS:
-            parts.append(
-                f"<p class='note'>first {MAX_TABLE_ROWS} of {len(rows) - 1} rows; see {esc(path)}</p>"
-            )
+            parts.append(f"<p class='note'>first {MAX_TABLE_ROWS} of {len(rows) - 1} rows; see {esc(path)}</p>")
         parts += [figure_file(png, png.name) for png in sorted(path.parent.glob("*.png"))]
     return "<h2>Experiments</h2>\n" + "\n".join(parts) if parts else ""
 
@@ -128,9 +124,7 @@ def stimuli_section(run: Path, results: dict, per_class: int = 1, max_examples: 
         for c in CONDITIONS:
             uri = thumbnail(stim / r.get(c, "")) if r.get(c) else None
             if uri:
-                cells.append(
-                    f'<figure><img src="{uri}" alt="{esc(c)}"><figcaption>{esc(c)}</figcaption></figure>'
-                )
+                cells.append(f'<figure><img src="{uri}" alt="{esc(c)}"><figcaption>{esc(c)}</figcaption></figure>')
         if cells:
             title = f"<p><b>{esc(r.get('class', ''))}</b> · {esc(r['stimulus_id'])}</p>"
             parts.append(f"<div class='triplet'>{title}{''.join(cells)}</div>")
@@ -157,10 +151,14 @@ def _evaluate_settings(run: Path) -> dict:
 
 
 def methods_section(run: Path, results: dict, comparison: dict | None) -> str:
+    recorded = results.get("bootstrap") if isinstance(results.get("bootstrap"), dict) else {}
     ev = _evaluate_settings(run)
-    boot = (
-        f"{ev['bootstrap']} resamples, seed {ev.get('seed', 0)}" if "bootstrap" in ev else "see the configs"
-    )
+    if recorded:
+        boot = f"{recorded.get('resamples')} resamples, seed {recorded.get('seed')}, {recorded.get('method', '')}"
+    elif "bootstrap" in ev:
+        boot = f"{ev['bootstrap']} resamples, seed {ev.get('seed', 0)}"
+    else:
+        boot = "settings in the configs"
     stim, split = esc(results.get("stimuli", "STIM")), esc(results.get("split", "test"))
     items = [
         f"Model accuracy: <code>bodyscene evaluate --run {esc(run)} --stimuli {stim} --split {split}</code>; "
@@ -170,9 +168,7 @@ def methods_section(run: Path, results: dict, comparison: dict | None) -> str:
     if comparison:
         prov = comparison.get("provenance", {})
         items.append(f"Human comparison: <code>{esc(prov.get('command', 'bodyscene compare'))}</code>.")
-        items += [
-            f"{esc(k.replace('_', ' '))}: {esc(v)}." for k, v in (prov.get("methods") or METHODS).items()
-        ]
+        items += [f"{esc(k.replace('_', ' '))}: {esc(v)}." for k, v in (prov.get("methods") or METHODS).items()]
     items.append(f"This page: <code>bodyscene report --run {esc(run)}</code>.")
     return "<h2>How the numbers were produced</h2><ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
@@ -182,9 +178,7 @@ def render_report(run: str | Path) -> str:
     results = read_json(run / "results.json") if (run / "results.json").is_file() else None
     has_tables = any(run.rglob("table.csv")) if run.is_dir() else False
     if results is None and not has_tables:
-        raise BodySceneError(
-            f"{run / 'results.json'}: file not found; run `bodyscene evaluate --run {run}` first"
-        )
+        raise BodySceneError(f"{run / 'results.json'}: file not found; run `bodyscene evaluate --run {run}` first")
     results = results or {}
     comparison = read_json(run / "comparison.json") if (run / "comparison.json").is_file() else None
     versions = software_versions()
@@ -206,9 +200,7 @@ def render_report(run: str | Path) -> str:
     if results.get("versions"):
         body.insert(
             -1,
-            "<h3>Recorded with the results</h3><pre>"
-            + esc(json.dumps(results["versions"], indent=2))
-            + "</pre>",
+            "<h3>Recorded with the results</h3><pre>" + esc(json.dumps(results["versions"], indent=2)) + "</pre>",
         )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

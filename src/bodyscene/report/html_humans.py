@@ -75,13 +75,9 @@ def human_section(cmp: dict, folder: Path) -> str:
     )
     parts.append(accuracy_table(cmp))
     figs = cmp.get("figures", {})
+    parts.append(figure_file(folder / figs.get("accuracy", "comparison_accuracy.png"), "accuracy by condition"))
     parts.append(
-        figure_file(folder / figs.get("accuracy", "comparison_accuracy.png"), "accuracy by condition")
-    )
-    parts.append(
-        figure_file(
-            folder / figs.get("error_consistency", "comparison_error_consistency.png"), "error consistency"
-        )
+        figure_file(folder / figs.get("error_consistency", "comparison_error_consistency.png"), "error consistency")
     )
     stats = cmp.get("statistics", {})
     if stats.get("human_conditions"):
@@ -94,8 +90,6 @@ def human_section(cmp: dict, folder: Path) -> str:
         parts.append(condition_tests_table(stats["human_conditions"]))
     if stats.get("model_vs_model"):
         parts.append("<h3>Models compared on the same items</h3>")
-        parts.append(
-            f"<p class='note'>{esc(stats['model_vs_model'][0].get('test', ''))}; Holm-corrected.</p>"
-        )
+        parts.append(f"<p class='note'>{esc(stats['model_vs_model'][0].get('test', ''))}; Holm-corrected.</p>")
         parts.append(model_tests_table(stats["model_vs_model"]))
     return "\n".join(p for p in parts if p)

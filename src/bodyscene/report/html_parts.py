@@ -89,8 +89,6 @@ def thumbnail(path: Path, max_side: int = 160) -> str | None:
     h, w = img.shape[:2]
     scale = min(1.0, max_side / max(h, w))
     if scale < 1.0:
-        img = cv2.resize(
-            img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
-        )
+        img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(img))
     return png_data_uri(buf.tobytes()) if ok else None
