@@ -19,7 +19,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width:
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: .8em 0; font-size: .92em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+td { white-space: nowrap; } th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: .85em; }
 figure { display: inline-block; margin: .5em 1em .5em 0; text-align: center; vertical-align: top; }
 figcaption { font-size: .8em; color: #555; }
@@ -75,7 +75,7 @@ def figure_file(path: Path, caption: str = "", width: int | None = None) -> str:
     """A PNG file embedded as a data: URI (empty string if the file is missing)."""
     if not path.is_file():
         return ""
-    style = f' style="max-width:{width}px"' if width else ' style="max-width:100%"'
+    style = f' style="max-width:min(100%,{width or 760}px)"'
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     uri = png_data_uri(path.read_bytes())
     return f'<figure><img src="{uri}" alt="{esc(caption or path.name)}"{style}>{cap}</figure>'
