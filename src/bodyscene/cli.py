@@ -196,9 +196,7 @@ def simulate_humans(
     agreement: Annotated[float, typer.Option(help="P(a trial copies the model's correctness), 0..1")] = 0.0,
     run: Annotated[Path | None, typer.Option(help="run with predictions.csv (for --agreement)")] = None,
     model: Annotated[str, typer.Option(help="model whose errors simulated participants share")] = "domainnet",
-    design: Annotated[str, typer.Option(help="counterbalanced (one condition per clip) or full")] = (
-        "counterbalanced"
-    ),
+    design: Annotated[str, typer.Option(help="counterbalanced (one condition per clip) or full")] = "counterbalanced",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
 ) -> None:
     """Write responses of simulated participants (for tests, demos and power analysis; never as data)."""
