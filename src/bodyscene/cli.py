@@ -175,17 +175,6 @@ def demo(
     Console().print(format_table(results))
 
 
-def main() -> None:
-    try:
-        app()
-    except BodySceneError as e:
-        console.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]; rerun the same command to resume")
-        sys.exit(130)
-
-
 # --- human experiment in a browser (humans/experiment.py, server.py, collect.py) ---
 
 
@@ -266,3 +255,71 @@ def collect(
         f"({len(s['skipped'])} of {s['files']} files skipped)",
         soft_wrap=True,
     )
+
+
+@app.command("simulate-humans")
+def simulate_humans(
+    stimuli: Annotated[Path, typer.Option(help="stimulus set (its test split is shown)")],
+    out: Annotated[Path, typer.Option(help="responses CSV to write (+ OUT.json marking it simulated)")],
+    accuracy: Annotated[str, typer.Option(help="target accuracy per condition")] = (
+        "original=0.8,body=0.85,background=0.55"
+    ),
+    participants: Annotated[int, typer.Option(help="simulated participants (sim01, sim02, ...)")] = 28,
+    agreement: Annotated[float, typer.Option(help="P(a trial copies the model's correctness), 0..1")] = 0.0,
+    run: Annotated[Path | None, typer.Option(help="run with predictions.csv (for --agreement)")] = None,
+    model: Annotated[str, typer.Option(help="model whose errors simulated participants share")] = "domainnet",
+    design: Annotated[str, typer.Option(help="counterbalanced (one condition per clip) or full")] = "counterbalanced",
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Write responses of simulated participants (for tests, demos and power analysis; never as data)."""
+    from bodyscene.humans.simulate import parse_accuracy, simulate_responses
+
+    info = simulate_responses(
+        stimuli, out, parse_accuracy(accuracy), participants=participants, agreement=agreement,
+        run=run, model=model, design=design, seed=seed,
+    )  # fmt: skip
+    console.print(f"[green]wrote[/] {info['trials']} simulated trials ({participants} participants) to {out}")
+
+
+@app.command()
+def compare(
+    humans: Annotated[Path, typer.Option(help="human responses CSV")],
+    run: Annotated[Path, typer.Option(help="run folder with predictions.csv")],
+    stimuli: Annotated[Path | None, typer.Option(help="stimulus set (default: results.json's)")] = None,
+    out: Annotated[Path | None, typer.Option(help="comparison JSON (default RUN/comparison.json)")] = None,
+    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples for the 95% CIs")] = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+) -> None:
+    """Humans beside every model in RUN: accuracy, error consistency, pattern correlation, statistics."""
+    from rich.table import Table
+
+    from bodyscene.config import CONDITIONS
+    from bodyscene.humans.compare import compare as run_compare
+
+    result = run_compare(humans, run, stimuli=stimuli, out=out, n_boot=bootstrap, seed=seed)
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    table = Table()
+    for column in ("observer", *CONDITIONS, "error consistency", "pattern r", "acc. diff"):
+        table.add_column(column)
+    ceiling = fmt(result["human_consistency"]["error_consistency"]) + " (h-h)"
+    table.add_row("humans", *(fmt(result["humans"][c]["accuracy"]) for c in CONDITIONS), ceiling, "", "")
+    for name, sec in result["models"].items():
+        accs = [fmt(sec[c]["accuracy"]) for c in CONDITIONS]
+        ec = fmt(sec["error_consistency"]["mean"])
+        table.add_row(name, *accs, ec, fmt(sec["pattern_correlation"]), fmt(sec["accuracy_difference"]))
+    Console().print(table)
+    console.print(f"[green]wrote[/] {out or run / 'comparison.json'}")
+
+
+def main() -> None:
+    try:
+        app()
+    except BodySceneError as e:
+        console.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]; rerun the same command to resume")
+        sys.exit(130)
