@@ -233,7 +233,8 @@ def clip_rng(seed: int, split: str, class_index: int, index: int) -> np.random.G
 
 
 def choose_scene(cls: int, scene_types: int, correlation: float, rng: np.random.Generator) -> int:
-    """The class's scene with probability `correlation`, else a uniformly random other scene type."""
+    """The class's scene with probability `correlation`, else a uniformly random other scene type (with a
+    single scene type every clip shows it, whatever the correlation)."""
     own = class_scene(cls, scene_types)
     if scene_types == 1 or rng.random() < correlation:
         return own
