@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import torch
 import torchvision
+from torchvision.transforms import v2
 
 from bodyscene.data.readers import read_list_layout
 from bodyscene.data.video import read_frames
@@ -54,7 +55,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--augment", action="store_true", help="random flip, shift and scale of each training frame"
+    )
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -63,15 +68,19 @@ def main() -> None:
     x = torch.from_numpy(sets["train"][args.train_on])
     y = torch.from_numpy(sets["train"]["label"]).long()
     net = torchvision.models.resnet18(num_classes=n_classes)
+    augment = v2.Compose(
+        [v2.RandomHorizontalFlip(), v2.RandomAffine(degrees=0, translate=(0.1, 0.1), scale=(0.8, 1.2))]
+    )
     opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
     start = time.perf_counter()
     for epoch in range(args.epochs):
         net.train()
         perm = torch.randperm(len(x))
         total = 0.0
-        for i in range(0, len(x), 32):
-            idx = perm[i : i + 32]
-            loss = torch.nn.functional.cross_entropy(net(x[idx]), y[idx])
+        for i in range(0, len(x), args.batch_size):
+            idx = perm[i : i + args.batch_size]
+            batch = torch.stack([augment(img) for img in x[idx]]) if args.augment else x[idx]
+            loss = torch.nn.functional.cross_entropy(net(batch), y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
