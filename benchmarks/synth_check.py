@@ -71,9 +71,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--augment", action="store_true", help="random flip, shift and scale of each training frame"
-    )
+    ap.add_argument("--augment", action="store_true", help="random flip, shift and scale of each training frame")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)

@@ -50,13 +50,30 @@ class ActionModule(L.LightningModule):
         if self.training and self.train_cfg.augment:
             n = batch["label"].shape[0]
             theta = random_affine(n, self._augment_rng).to(self.device)
+        blank = self._blank_streams(batch["label"].shape[0]) if self.training else {}
         for name in self.net.inputs:
             x = batch[name].float().div_(255)
+            if name in blank:
+                x = x * blank[name].view(-1, 1, 1, 1)
             if theta is not None:
                 grid = F.affine_grid(theta, list(x.shape), align_corners=False)
                 x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
             out[name] = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         return out
+
+    def _blank_streams(self, n: int) -> dict[str, torch.Tensor]:
+        """Stream dropout: per sample, with probability p/2 each, black out the body or the background input.
+
+        At test time a body-only stimulus reaches the background stream as a black frame (and a background-only
+        one the body stream). A stream never trained on black frames answers them with confident, arbitrary logits
+        that swamp the other stream's; seeing a few in training teaches it that a black frame carries no evidence.
+        Off (0) in the paper's recipe; see README, "The embedded benchmark".
+        """
+        p = self.train_cfg.stream_dropout
+        if p == 0 or self.model_cfg.kind != "domainnet":
+            return {}
+        u = torch.rand(n, generator=self._augment_rng).to(self.device)
+        return {"body": (u >= p / 2).float(), "background": ((u < p / 2) | (u >= p)).float()}
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         outputs = self(batch)
