@@ -69,6 +69,7 @@ class TrainConfig(StrictModel):
     lr: float = Field(0.001, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
+    schedule: Literal["constant", "cosine"] = Field("constant", description="learning-rate schedule over epochs")
     balanced: bool = Field(True, description="class-balanced sampling")
     image_size: int = Field(224, ge=16, le=1024)
     augment: bool = True

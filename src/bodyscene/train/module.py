@@ -95,6 +95,10 @@ class ActionModule(L.LightningModule):
         self.log("val/loss", loss, on_epoch=True, batch_size=n, sync_dist=True)
         self.log("val/acc", acc, prog_bar=True, on_epoch=True, batch_size=n, sync_dist=True)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self):
         cfg = self.train_cfg
-        return torch.optim.SGD(self.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        optimizer = torch.optim.SGD(self.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        if cfg.schedule == "constant":  # the paper's recipe
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
