@@ -19,7 +19,9 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (see configs/)")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML file, or a packaged config by name: demo, paper")
+]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a config value: --set train.epochs=3")]
 
 
@@ -50,13 +52,21 @@ def synth(
     set_: SetOpt = None,
 ) -> None:
     """Generate the embedded body/scene benchmark: videos, person masks, split lists."""
-    from bodyscene.data.synth import generate
 
     extra = _drop_none(
-        dict(classes=classes, frames=frames, size=size, train_clips=train_clips, test_clips=test_clips,
-             scene_correlation=scene_correlation, seed=seed)
+        dict(
+            classes=classes,
+            frames=frames,
+            size=size,
+            train_clips=train_clips,
+            test_clips=test_clips,
+            scene_correlation=scene_correlation,
+            seed=seed,
+        )
     )
     cfg = _config(config, set_, {"synth": extra})
+    from bodyscene.data.synth import generate
+
     summary = generate(cfg.synth, out)
     console.print(f"[green]wrote[/] {summary['clips']} clips of {cfg.synth.classes} classes to {out}")
 
@@ -74,13 +84,19 @@ def prepare(
     set_: SetOpt = None,
 ) -> None:
     """Make original / body-only / background-only frames and a manifest."""
-    from bodyscene.stimuli.make import prepare as run_prepare
 
     extra = _drop_none(
-        dict(segmenter=segmenter, frames_per_clip=frames_per_clip, eval_frames_per_clip=eval_frames_per_clip,
-             dilation=dilation, inpaint=inpaint)
+        dict(
+            segmenter=segmenter,
+            frames_per_clip=frames_per_clip,
+            eval_frames_per_clip=eval_frames_per_clip,
+            dilation=dilation,
+            inpaint=inpaint,
+        )
     )
     cfg = _config(config, set_, {"prepare": extra})
+    from bodyscene.stimuli.make import prepare as run_prepare
+
     summary = run_prepare(data, out, cfg.prepare)
     console.print(f"[green]wrote[/] {summary['stimuli']} stimuli to {out} (skipped {summary['skipped']})")
 
@@ -104,13 +120,14 @@ def train(
     set_: SetOpt = None,
 ) -> None:
     """Train a baseline or DomainNet with Lightning (checkpoints every epoch, --resume)."""
-    from bodyscene.train.run import train_model
 
     extra = {
         "model": _drop_none(dict(kind=model, backbone=backbone, condition=condition, pretrained=pretrained)),
         "train": _drop_none(dict(epochs=epochs, batch_size=batch_size, lr=lr, image_size=image_size, seed=seed)),
     }
     cfg = _config(config, set_, extra)
+    from bodyscene.train.run import train_model
+
     out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume)
     console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
 
@@ -124,9 +141,10 @@ def evaluate(
     set_: SetOpt = None,
 ) -> None:
     """Accuracy of every model in RUN on original / body / background, with CIs."""
-    from bodyscene.evaluate import evaluate_run, format_table
 
     cfg = _config(config, set_)
+    from bodyscene.evaluate import evaluate_run, format_table
+
     results = evaluate_run(run, cfg.evaluate, stimuli=stimuli, split=split)
     Console().print(format_table(results))
 
@@ -148,10 +166,10 @@ def demo(
     set_: SetOpt = None,
 ) -> None:
     """synth -> prepare -> train baseline + DomainNet -> evaluate -> report, on the embedded benchmark."""
-    from bodyscene.demo import DEMO_CONFIG, run_demo
+    cfg = _config(config or Path("demo"), set_)
+    from bodyscene.demo import run_demo
     from bodyscene.evaluate import format_table
 
-    cfg = _config(config or DEMO_CONFIG, set_)
     results = run_demo(out, cfg, seed=seed)
     Console().print(format_table(results))
 

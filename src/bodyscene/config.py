@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bodyscene.errors import BodySceneError
 
+CONFIG_DIR = Path(__file__).parent / "configs"  # packaged configs: demo.yaml, paper.yaml, experiments/*.yaml
 CONDITIONS: tuple[str, ...] = ("original", "body", "background")
 Condition = Literal["original", "body", "background"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -40,6 +41,7 @@ class PrepareConfig(StrictModel):
     frames_per_clip: int = Field(1, ge=1, description="frames sampled per training clip (the paper: 1)")
     eval_frames_per_clip: int = Field(1, ge=1, description="frames sampled per val/test clip")
     dilation: float = Field(1.2, ge=1.0, le=3.0, description="body mask scale about its centroid (paper: 1.2)")
+    margin_px: int = Field(2, ge=0, le=50, description="extra pixels around the scaled mask (compression fringe)")
     inpaint: Literal["telea", "ns"] = "telea"
     inpaint_radius: int = Field(3, ge=1, le=50)
     min_mask_fraction: float = Field(0.0005, ge=0.0, le=1.0, description="below this a frame has no person")
@@ -114,8 +116,17 @@ def validate(model: type[StrictModel], data: dict[str, Any], source: str) -> Any
         raise BodySceneError(_describe(e, source)) from e
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
+def resolve_config(path: str | Path) -> Path:
+    """An existing file, else a packaged config by name (`paper` -> bodyscene/configs/paper.yaml)."""
     path = Path(path)
+    if path.is_file():
+        return path
+    packaged = CONFIG_DIR / (path if path.suffix == ".yaml" else path.with_suffix(".yaml"))
+    return packaged if not path.is_absolute() and packaged.is_file() else path
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = resolve_config(path)
     if not path.is_file():
         raise BodySceneError(f"{path}: config file not found; pass an existing YAML file to --config")
     try:

@@ -1,0 +1,31 @@
+"""How each model sees a stimulus of each condition.
+
+Every stimulus goes through the same front end. DomainNet's body input is the stimulus with its non-body pixels
+black; its background input is the stimulus with the dilated body region inpainted. So:
+
+| stimulus        | body stream sees      | background stream sees   |
+|-----------------|-----------------------|--------------------------|
+| original        | the body-only image   | the background-only image|
+| body-only       | the body-only image   | a black frame (inpainting a black frame gives black) |
+| background-only | a black frame (no person is left to keep) | the background-only image |
+
+A baseline sees the stimulus itself.
+"""
+
+from __future__ import annotations
+
+from bodyscene.errors import BodySceneError
+
+BLACK = None  # stands for an all-black frame
+
+
+def model_inputs(kind: str, condition: str) -> dict[str, str | None]:
+    """Model input name -> the manifest image column it is read from (None: a black frame)."""
+    if condition not in ("original", "body", "background"):
+        raise BodySceneError(f"unknown condition {condition!r}; choose original, body or background")
+    if kind == "baseline":
+        return {"image": condition}
+    return {
+        "body": "body" if condition in ("original", "body") else BLACK,
+        "background": "background" if condition in ("original", "background") else BLACK,
+    }

@@ -1,0 +1,50 @@
+"""The stimulus set's manifest: one row per sampled frame, with the paths of its three images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bodyscene.config import CONDITIONS
+from bodyscene.errors import BodySceneError
+from bodyscene.files import read_csv
+
+MANIFEST_COLUMNS = (
+    "stimulus_id", "clip_id", "class", "label", "split", "frame_index",
+    "original", "body", "background", "mask", "mask_area", "persons", "residual_person", "status",
+)  # fmt: skip
+SKIPPED_COLUMNS = ("clip_id", "path", "frame_index", "reason")
+
+
+def stimulus_id(clip_id: str, frame_index: int) -> str:
+    return f"{clip_id}_f{frame_index:04d}"
+
+
+@dataclass(frozen=True)
+class StimulusSet:
+    root: Path
+    classes: list[str]
+    rows: list[dict[str, str]]
+
+    def split(self, name: str, usable_only: bool = True) -> list[dict[str, str]]:
+        return [r for r in self.rows if r["split"] == name and (r["status"] == "ok" or not usable_only)]
+
+    def path(self, row: dict[str, str], condition: str) -> Path:
+        return self.root / row[condition]
+
+
+def read_stimulus_set(root: str | Path) -> StimulusSet:
+    root = Path(root)
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise BodySceneError(f"{manifest}: not found; make the stimulus set with `bodyscene prepare --out {root}`")
+    classes_file = root / "classes.txt"
+    if not classes_file.is_file():
+        raise BodySceneError(f"{classes_file}: not found; rerun `bodyscene prepare --out {root}`")
+    classes = [c.strip() for c in classes_file.read_text().splitlines() if c.strip()]
+    rows = read_csv(manifest, required=MANIFEST_COLUMNS)
+    for n, row in enumerate(rows, start=2):
+        if row["class"] not in classes:
+            raise BodySceneError(f"{manifest}:{n}: class {row['class']!r} is not in classes.txt")
+    assert set(CONDITIONS) <= set(MANIFEST_COLUMNS)
+    return StimulusSet(root, classes, rows)

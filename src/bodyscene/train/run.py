@@ -1,0 +1,134 @@
+"""The `train` stage: one model on one stimulus set into RUN/<name>/, with checkpoints every epoch and resume."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import warnings
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger
+
+from bodyscene import __version__
+from bodyscene.config import ModelConfig, StrictModel, TrainConfig, dump_config
+from bodyscene.errors import BodySceneError
+from bodyscene.files import atomic_write_text, write_json
+from bodyscene.train.datamodule import StimulusDataModule
+from bodyscene.train.module import ActionModule
+
+
+def quiet_lightning() -> None:
+    """Keep Lightning's start-up chatter (accelerator lines, tips, known-harmless warnings) off the console."""
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
+    for message in (
+        ".*overridden `on_after_batch_transfer`.*",
+        ".*Experiment logs directory.*",
+        ".*isinstance\\(treespec, LeafSpec\\).*",
+        ".*does not have many workers.*",
+        ".*The number of training batches.*",
+    ):
+        warnings.filterwarnings("ignore", message=message)
+
+
+def checkpoint_dir(run: Path, name: str) -> Path:
+    return Path(run) / name / "checkpoints"
+
+
+def train_model(
+    stimuli: str | Path,
+    run: str | Path,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    name: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    run, stimuli = Path(run), Path(stimuli)
+    name = name or model_cfg.kind
+    out = run / name
+    ckpt_dir = checkpoint_dir(run, name)
+    last = ckpt_dir / "last.ckpt"
+    if resume and not last.is_file():
+        raise BodySceneError(f"{last}: nothing to resume; train without --resume first")
+    if not resume and ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
+        if not overwrite:
+            raise BodySceneError(f"{out}: already has checkpoints; pass --resume to continue or --overwrite to restart")
+        for f in ckpt_dir.iterdir():
+            f.unlink()
+        (out / "metrics.csv").unlink(missing_ok=True)
+
+    saved = dump_config(_Saved(model=model_cfg, train=train_cfg))
+    if resume and (out / "config.yaml").is_file() and (out / "config.yaml").read_text() != saved:
+        raise BodySceneError(
+            f"{out / 'config.yaml'}: the run was started with other settings; resume with the same ones"
+        )
+
+    quiet_lightning()
+    L.seed_everything(train_cfg.seed, workers=True, verbose=False)
+    data = StimulusDataModule(
+        stimuli,
+        kind=model_cfg.kind,
+        condition=model_cfg.condition,
+        image_size=train_cfg.image_size,
+        batch_size=train_cfg.batch_size,
+        balanced=train_cfg.balanced,
+        num_workers=train_cfg.num_workers,
+        seed=train_cfg.seed,
+    )
+    module = ActionModule(model_cfg.model_dump(mode="json"), train_cfg.model_dump(mode="json"), data.classes)
+    has_val = len(data.dataset("val")) > 0
+
+    atomic_write_text(out / "config.yaml", saved)
+    write_json(
+        out / "model.json",
+        {
+            "name": name,
+            "kind": model_cfg.kind,
+            "backbone": model_cfg.backbone,
+            "condition": model_cfg.condition,
+            "classes": data.classes,
+            "stimuli": str(stimuli.resolve()),
+            "image_size": train_cfg.image_size,
+            "bodyscene": __version__,
+            "python": platform.python_version(),
+        },
+    )
+    callbacks = [
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="best",
+            monitor="val/acc" if has_val else "train/loss",
+            mode="max" if has_val else "min",
+            save_last=True,
+            save_top_k=1,
+            enable_version_counter=False,
+        )
+    ]
+    if progress:
+        callbacks.append(RichProgressBar(leave=False))
+    trainer = L.Trainer(
+        max_epochs=train_cfg.epochs,
+        accelerator=train_cfg.accelerator,
+        devices=train_cfg.devices,
+        precision=train_cfg.precision,
+        deterministic=train_cfg.deterministic,
+        callbacks=callbacks,
+        logger=CSVLogger(save_dir=run, name=name, version=""),
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
+    return out
+
+
+class _Saved(StrictModel):
+    """The two config sections that define a trained model (RUN/<name>/config.yaml)."""
+
+    model: ModelConfig
+    train: TrainConfig
