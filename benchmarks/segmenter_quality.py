@@ -137,9 +137,7 @@ def dilate(mask: np.ndarray, scale: float = 1.2) -> np.ndarray:
 
 def background_only(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
     bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-    return cv2.cvtColor(
-        cv2.inpaint(bgr, mask.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB
-    )
+    return cv2.cvtColor(cv2.inpaint(bgr, mask.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB)
 
 
 def score(seg, judge, frames) -> dict[str, float]:

@@ -33,9 +33,7 @@ def read_list_layout(root: str | Path) -> tuple[list[str], list[Clip]]:
     """mmaction2-style lists: ROOT/classes.txt, ROOT/splits/{train,val,test}.txt of `relative/path label`."""
     root = Path(root)
     if not root.is_dir():
-        raise BodySceneError(
-            f"{root}: data folder not found; run `bodyscene synth --out {root}` or fix --data"
-        )
+        raise BodySceneError(f"{root}: data folder not found; run `bodyscene synth --out {root}` or fix --data")
     classes = read_classes(root)
     clips: list[Clip] = []
     seen: dict[str, str] = {}
@@ -99,16 +97,12 @@ def read_haa500(root: str | Path, classes: list[str] | None = None) -> tuple[lis
     split."""
     root = Path(root)
     if not root.is_dir():
-        raise BodySceneError(
-            f"{root}: HAA500 folder not found; unzip haa500_v1_1.zip, pass the folder as --data"
-        )
+        raise BodySceneError(f"{root}: HAA500 folder not found; unzip haa500_v1_1.zip, pass the folder as --data")
     found: dict[str, list[Clip]] = {}
     for path in _videos(root):
         action, _, number = path.stem.rpartition("_")
         if not action or not number.isdigit():
-            raise BodySceneError(
-                f"{path}: not an HAA500 name <action>_<NNN>; remove it or use --layout folders"
-            )
+            raise BodySceneError(f"{path}: not an HAA500 name <action>_<NNN>; remove it or use --layout folders")
         n = int(number)
         if n not in HAA500_SPLIT:
             raise BodySceneError(f"{path}: clip number {n} is outside HAA500's 000-019; use --layout folders")
@@ -181,9 +175,7 @@ def read_folders(
             seen[clip_id] = rel
             clips.append(Clip(clip_id, root / rel, rel, label, name, split[rel]))
     if not clips:
-        raise BodySceneError(
-            f"{split_file}: lists none of the videos under {root}; paths are relative to ROOT"
-        )
+        raise BodySceneError(f"{split_file}: lists none of the videos under {root}; paths are relative to ROOT")
     return names, clips
 
 

@@ -72,9 +72,7 @@ class MediaPipeSegmenter(Segmenter):
         if mode not in MODES:
             raise BodySceneError(f"mediapipe segmenter: mode={mode!r}; choose one of {', '.join(MODES)}")
         if model not in ("general", "landscape"):
-            raise BodySceneError(
-                f"mediapipe segmenter: model={model!r}; choose general (256x256) or landscape"
-            )
+            raise BodySceneError(f"mediapipe segmenter: model={model!r}; choose general (256x256) or landscape")
         if min_height < 8:
             raise BodySceneError(f"mediapipe segmenter: min_height={min_height} px is too small; use >= 8")
         self.mode, self.threshold, self.model = mode, threshold, model
