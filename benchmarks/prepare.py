@@ -1,0 +1,121 @@
+"""Speed of `prepare` on real-photo clips: the whole pipeline vs the segmenter alone vs a naive per-frame loop.
+
+All three handle the same sampled frames of the same clips (made from ultralytics' bus.jpg / zidane.jpg, 640x360,
+a keyframe every 12 frames as in web video):
+  pipeline  = bodyscene.stimuli.make.prepare with --workers (seek-decode, segment, dilate, inpaint a crop, write 3
+              PNGs + mask, atomic records); residual re-segmentation off, as it is a second segmenter pass
+  segmenter = the segmenter's segment() on the already-decoded frames, one process
+  naive     = one process, per clip: decode the whole video, per sampled frame: segment, dilate, inpaint the whole
+              frame, cv2.imwrite the three images
+Goal on 2 cores: pipeline >= 2x naive and >= 70% of segmenter-alone.
+
+    .venv/bin/python benchmarks/prepare.py [--clips 8] [--frames-per-clip 2] [--workers 2] [--segmenter mediapipe]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+
+from bodyscene.config import PrepareConfig  # noqa: E402
+from bodyscene.data.readers import read_folders  # noqa: E402
+from bodyscene.data.video import read_frames, sample_indices, write_video  # noqa: E402
+from bodyscene.segment import get_segmenter  # noqa: E402
+from bodyscene.stimuli.make import prepare  # noqa: E402
+from bodyscene.stimuli.masks import dilate_mask, make_body_only  # noqa: E402
+from helpers_seg import photo, street  # noqa: E402
+
+H, W, N_FRAMES = 360, 640, 48
+
+
+def make_clips(root: Path, n: int, rng: np.random.Generator) -> None:
+    """n clips in two classes: the bus photo in a street, or the zidane close-up, drifting a few px per frame."""
+    bus, _ = photo("bus.jpg", 0.3)
+    zidane, _ = photo("zidane.jpg", 0.5)
+    for i in range(n):
+        if i % 2 == 0:
+            base = street(H + 40, W + 40)
+            bh, bw = bus.shape[:2]
+            y, x = H + 40 - bh - int(rng.integers(0, 30)), int(rng.integers(0, W - bw))
+            base[y : y + bh, x : x + bw] = bus
+        else:
+            base = cv2.resize(zidane, (W + 40, H + 40))
+        frames = [np.ascontiguousarray(base[t % 40 : t % 40 + H, t % 40 : t % 40 + W]) for t in range(N_FRAMES)]
+        write_video(root / ("street" if i % 2 == 0 else "closeup") / f"clip{i:02d}.mp4", frames, fps=24, gop=12)
+
+
+def naive(clips, cfg: PrepareConfig, seg, out: Path) -> int:
+    n = 0
+    for clip in clips:
+        frames = read_frames(clip.path)  # the whole video, decoded in order
+        for index in sample_indices(len(frames), cfg.frames_per_clip):
+            frame = frames[index]
+            mask = seg.segment(frame).mask
+            region = dilate_mask(mask, cfg.dilation, cfg.margin_px)
+            bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+            background = cv2.inpaint(bgr, region.astype(np.uint8) * 255, cfg.inpaint_radius, cv2.INPAINT_TELEA)
+            stem = out / f"{clip.clip_id}_{index}"
+            cv2.imwrite(f"{stem}_o.png", bgr)
+            cv2.imwrite(f"{stem}_b.png", cv2.cvtColor(make_body_only(frame, mask), cv2.COLOR_RGB2BGR))
+            cv2.imwrite(f"{stem}_g.png", background)
+            n += 1
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clips", type=int, default=8)
+    ap.add_argument("--frames-per-clip", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--segmenter", default="mediapipe")
+    args = ap.parse_args()
+    cfg = PrepareConfig(
+        segmenter=args.segmenter, layout="folders", frames_per_clip=args.frames_per_clip,
+        eval_frames_per_clip=args.frames_per_clip, residual=False, split_seed=0,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        make_clips(tmp / "data", args.clips, np.random.default_rng(0))
+        _, clips = read_folders(tmp / "data")
+        seg = get_segmenter(args.segmenter)
+
+        frames = []
+        for clip in clips:
+            frames += read_frames(clip.path, sample_indices(N_FRAMES, args.frames_per_clip)).values()
+        seg.segment(frames[0])  # warm-up: model load, first-call allocations
+        t = time.perf_counter()
+        for frame in frames:
+            seg.segment(frame)
+        segmenter_fps = len(frames) / (time.perf_counter() - t)
+
+        (tmp / "naive").mkdir()
+        t = time.perf_counter()
+        n = naive(clips, cfg, seg, tmp / "naive")
+        naive_fps = n / (time.perf_counter() - t)
+
+        t = time.perf_counter()
+        summary = prepare(tmp / "data", tmp / "stim", cfg, workers=args.workers)
+        pipeline_fps = summary["stimuli"] / (time.perf_counter() - t)
+        assert summary["stimuli"] == n == len(frames), (summary["stimuli"], n, len(frames))
+
+    print(f"{len(frames)} frames ({args.clips} clips of {N_FRAMES} frames, {W}x{H}), segmenter {args.segmenter}")
+    print(f"cpu cores: {os.cpu_count()}, workers: {args.workers}")
+    print(f"segmenter alone: {segmenter_fps:.2f} frames/s")
+    print(f"naive loop:      {naive_fps:.2f} frames/s")
+    print(f"pipeline:        {pipeline_fps:.2f} frames/s")
+    print(f"ratio pipeline/naive: {pipeline_fps / naive_fps:.2f}")
+    print(f"ratio pipeline/segmenter: {pipeline_fps / segmenter_fps:.2f}")
+
+
+if __name__ == "__main__":
+    main()
