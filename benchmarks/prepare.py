@@ -9,7 +9,7 @@ a keyframe every 12 frames as in web video):
               frame, cv2.imwrite the three images
 Goal on 2 cores: pipeline >= 2x naive and >= 70% of segmenter-alone.
 
-    .venv/bin/python benchmarks/prepare.py [--clips 8] [--frames-per-clip 2] [--workers 2] [--segmenter mediapipe]
+    .venv/bin/python benchmarks/prepare.py [--clips 8] [--frames-per-clip 2] [--workers 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -78,43 +78,46 @@ def main() -> None:
     ap.add_argument("--frames-per-clip", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--segmenter", default="mediapipe")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     cfg = PrepareConfig(
         segmenter=args.segmenter, layout="folders", frames_per_clip=args.frames_per_clip,
         eval_frames_per_clip=args.frames_per_clip, residual=False, split_seed=0,
     )  # fmt: skip
+    rates: dict[str, list[float]] = {"segmenter": [], "naive": [], "pipeline": []}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_clips(tmp / "data", args.clips, np.random.default_rng(0))
         _, clips = read_folders(tmp / "data")
         seg = get_segmenter(args.segmenter)
-
         frames = []
         for clip in clips:
             frames += read_frames(clip.path, sample_indices(N_FRAMES, args.frames_per_clip)).values()
         seg.segment(frames[0])  # warm-up: model load, first-call allocations
-        t = time.perf_counter()
-        for frame in frames:
-            seg.segment(frame)
-        segmenter_fps = len(frames) / (time.perf_counter() - t)
+        # rounds alternate the three, so a change in the machine's load hits all of them alike; medians reported
+        for r in range(args.rounds):
+            t = time.perf_counter()
+            for frame in frames:
+                seg.segment(frame)
+            rates["segmenter"].append(len(frames) / (time.perf_counter() - t))
 
-        (tmp / "naive").mkdir()
-        t = time.perf_counter()
-        n = naive(clips, cfg, seg, tmp / "naive")
-        naive_fps = n / (time.perf_counter() - t)
+            (tmp / f"naive{r}").mkdir()
+            t = time.perf_counter()
+            n = naive(clips, cfg, seg, tmp / f"naive{r}")
+            rates["naive"].append(n / (time.perf_counter() - t))
 
-        t = time.perf_counter()
-        summary = prepare(tmp / "data", tmp / "stim", cfg, workers=args.workers)
-        pipeline_fps = summary["stimuli"] / (time.perf_counter() - t)
-        assert summary["stimuli"] == n == len(frames), (summary["stimuli"], n, len(frames))
+            t = time.perf_counter()
+            summary = prepare(tmp / "data", tmp / f"stim{r}", cfg, workers=args.workers)
+            rates["pipeline"].append(summary["stimuli"] / (time.perf_counter() - t))
+            assert summary["stimuli"] == n == len(frames), (summary["stimuli"], n, len(frames))
 
+    fps = {k: float(np.median(v)) for k, v in rates.items()}
     print(f"{len(frames)} frames ({args.clips} clips of {N_FRAMES} frames, {W}x{H}), segmenter {args.segmenter}")
-    print(f"cpu cores: {os.cpu_count()}, workers: {args.workers}")
-    print(f"segmenter alone: {segmenter_fps:.2f} frames/s")
-    print(f"naive loop:      {naive_fps:.2f} frames/s")
-    print(f"pipeline:        {pipeline_fps:.2f} frames/s")
-    print(f"ratio pipeline/naive: {pipeline_fps / naive_fps:.2f}")
-    print(f"ratio pipeline/segmenter: {pipeline_fps / segmenter_fps:.2f}")
+    print(f"cpu cores: {os.cpu_count()}, workers: {args.workers}, load average: {os.getloadavg()[0]:.1f}")
+    for k, v in rates.items():
+        print(f"{k:10s} {fps[k]:6.2f} frames/s (median of {', '.join(f'{x:.2f}' for x in v)})")
+    print(f"ratio pipeline/naive: {fps['pipeline'] / fps['naive']:.2f}")
+    print(f"ratio pipeline/segmenter: {fps['pipeline'] / fps['segmenter']:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Real photos of people for the segmenter tests: the two images ultralytics ships, and hand-placed person boxes."""
 
+import importlib.util
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-ASSETS = Path(__import__("ultralytics").__file__).parent / "assets"
+# found without importing ultralytics (which imports torch: seconds, in every spawned worker of benchmarks/prepare.py)
+ASSETS = Path(importlib.util.find_spec("ultralytics").submodule_search_locations[0]) / "assets"
 # (x0, y0, x1, y1) of each fully visible person, in the original photos' pixels
 PEOPLE = {
     "bus.jpg": [(48, 398, 245, 902), (221, 405, 344, 857), (671, 395, 810, 878)],

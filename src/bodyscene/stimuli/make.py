@@ -15,6 +15,7 @@ decoded is listed in errors.csv with the reason and the run goes on.
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,23 @@ def make_stimuli(frame: np.ndarray, mask: np.ndarray, cfg: PrepareConfig) -> dic
     }
 
 
+# PNG encoding and the fsync of atomic writes release the GIL: a few writer threads let the next frame's
+# segmentation run while the last frame's images go to disk (benchmarks/prepare.py).
+_WRITER = ThreadPoolExecutor(max_workers=3, thread_name_prefix="png")
+
+
 def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, cfg: PrepareConfig) -> ClipResult:
+    pending: list[Future] = []
+    try:
+        return _process_clip(clip, data_root, out, segmenter, cfg, pending)
+    finally:
+        for future in pending:  # every image is on disk before the clip's record can be written
+            future.result()
+
+
+def _process_clip(
+    clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, cfg: PrepareConfig, pending: list[Future]
+) -> ClipResult:
     """Sample, segment and write one clip; bad input becomes a `skipped` entry, never an exception."""
     result = ClipResult()
     n_wanted = cfg.frames_per_clip if clip.split == "train" else cfg.eval_frames_per_clip
@@ -93,12 +110,12 @@ def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, c
         rel["mask"] = f"masks/{clip.split}/{clip.class_name}/{sid}.png"
         images = make_stimuli(frame, seg.mask, cfg)
         for condition, image in images.items():
-            write_png(out / rel[condition], image)
+            pending.append(_WRITER.submit(write_png, out / rel[condition], image))
         residual = ""
         if cfg.residual and status == "ok" and segmenter.name != "ground-truth":
             # the person should be gone: the share of the background-only frame still called person
             residual = round(float(segmenter.segment(images["background"]).mask.mean()), 6)
-        write_png(out / rel["mask"], seg.mask.astype(np.uint8) * 255)
+        pending.append(_WRITER.submit(write_png, out / rel["mask"], seg.mask.astype(np.uint8) * 255))
         result.rows.append(
             {
                 "stimulus_id": sid, "clip_id": clip.clip_id, "class": clip.class_name, "label": clip.label,
