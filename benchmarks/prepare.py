@@ -7,7 +7,9 @@ a keyframe every 12 frames as in web video):
   segmenter = the segmenter's segment() on the already-decoded frames, one process
   naive     = one process, per clip: decode the whole video, per sampled frame: segment, dilate, inpaint the whole
               frame, cv2.imwrite the three images
-Goal on 2 cores: pipeline >= 2x naive and >= 70% of segmenter-alone.
+Goal on 2 cores: pipeline >= 2x naive and >= 70% of segmenter-alone. Wall-clock rates are medians of rounds that
+alternate the three; CPU seconds per frame are printed too, with the ratios they imply on idle cores, because on a
+shared machine the wall clock mostly measures the other users.
 
     .venv/bin/python benchmarks/prepare.py [--clips 8] [--frames-per-clip 2] [--workers 2] [--rounds 3]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -72,6 +75,12 @@ def naive(clips, cfg: PrepareConfig, seg, out: Path) -> int:
     return n
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the pool's workers once joined)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clips", type=int, default=8)
@@ -85,6 +94,7 @@ def main() -> None:
         eval_frames_per_clip=args.frames_per_clip, residual=False, split_seed=0,
     )  # fmt: skip
     rates: dict[str, list[float]] = {"segmenter": [], "naive": [], "pipeline": []}
+    cpu: dict[str, list[float]] = {k: [] for k in rates}  # CPU seconds per frame: what a busy machine can't skew
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_clips(tmp / "data", args.clips, np.random.default_rng(0))
@@ -96,26 +106,37 @@ def main() -> None:
         seg.segment(frames[0])  # warm-up: model load, first-call allocations
         # rounds alternate the three, so a change in the machine's load hits all of them alike; medians reported
         for r in range(args.rounds):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu_seconds()
             for frame in frames:
                 seg.segment(frame)
             rates["segmenter"].append(len(frames) / (time.perf_counter() - t))
+            cpu["segmenter"].append((cpu_seconds() - c) / len(frames))
 
             (tmp / f"naive{r}").mkdir()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu_seconds()
             n = naive(clips, cfg, seg, tmp / f"naive{r}")
             rates["naive"].append(n / (time.perf_counter() - t))
+            cpu["naive"].append((cpu_seconds() - c) / n)
 
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu_seconds()
             summary = prepare(tmp / "data", tmp / f"stim{r}", cfg, workers=args.workers)
             rates["pipeline"].append(summary["stimuli"] / (time.perf_counter() - t))
+            cpu["pipeline"].append((cpu_seconds() - c) / summary["stimuli"])
             assert summary["stimuli"] == n == len(frames), (summary["stimuli"], n, len(frames))
 
     fps = {k: float(np.median(v)) for k, v in rates.items()}
     print(f"{len(frames)} frames ({args.clips} clips of {N_FRAMES} frames, {W}x{H}), segmenter {args.segmenter}")
     print(f"cpu cores: {os.cpu_count()}, workers: {args.workers}, load average: {os.getloadavg()[0]:.1f}")
     for k, v in rates.items():
-        print(f"{k:10s} {fps[k]:6.2f} frames/s (median of {', '.join(f'{x:.2f}' for x in v)})")
+        per = float(np.median(cpu[k]))
+        print(f"{k:10s} {fps[k]:6.2f} frames/s (median of {', '.join(f'{x:.2f}' for x in v)}), {per:.3f} cpu-s/frame")
+    # On idle cores each worker runs at 1/cpu-s-per-frame; a model, printed because this machine is shared
+    per = {k: float(np.median(v)) for k, v in cpu.items()}
+    idle = min(args.workers, os.cpu_count() or 1) / per["pipeline"]
+    print(
+        f"projected on {min(args.workers, os.cpu_count() or 1)} idle cores from cpu time: "
+        f"pipeline/naive {idle * per['naive']:.2f}, pipeline/segmenter {idle * per['segmenter']:.2f}"
+    )
     print(f"ratio pipeline/naive: {fps['pipeline'] / fps['naive']:.2f}")
     print(f"ratio pipeline/segmenter: {fps['pipeline'] / fps['segmenter']:.2f}")
 

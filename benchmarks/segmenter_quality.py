@@ -1,26 +1,20 @@
 """How well does each person-segmenter variant find people, on close-ups and on wide shots? Prints a table.
 
-Test frames are built from the real photos ultralytics ships (bus.jpg, zidane.jpg): each person is cut out
-with the
-selfie model run on a hand-placed box around them (so the ground truth is exactly the pasted pixels), then
-pasted
+Test frames are built from the real photos ultralytics ships (bus.jpg, zidane.jpg): each person is cut out with
+the selfie model run on a hand-placed box around them (so the ground truth is exactly the pasted pixels), then
+pasted into a 1280x720 person-free real background (mirror-tiled crops of bus.jpg's upper rows: buildings,
+trees, the bus roof):
   - close-up: 1-2 people 55-95% of the frame height,
-  - wide shot: 3-5 people 60-150 px tall,
-into a 1280x720 person-free real background (mirror-tiled crops of bus.jpg's upper rows: buildings, trees,
-bus).
+  - wide shot: 3-5 people 60-150 px tall.
 The two original photos are scored too ("photo"), against the cut-out masks (a reference made by the same
 model, so read those rows as agreement, not truth).
 
 Columns: recall = mean share of a person's pixels inside the mask; found = share of people with recall >= 0.5;
-precision = share of mask pixels on a person; visible = mean share of a person's pixels left outside the
-1.2x dilated
-mask, i.e. still shown in the background-only image; left = share of people with > 30% visible; reseg =
-share of
-the people's area that a fixed judge (the default segmenter) still calls person in the inpainted
-background-only image;
-self = share of the background-only frame the method itself still calls person (the manifest's
-residual_person);
-ms = time per frame on this machine.
+precision = share of mask pixels on a person; visible = mean share of a person's pixels outside the dilated
+mask (bodyscene.stimuli.masks.dilate_mask, 1.2x), i.e. still shown in the background-only image; left = share
+of people with > 30% visible; reseg = share of the people's area that a fixed judge (the default segmenter)
+still calls person in the inpainted background-only image; self = share of the background-only frame the method
+itself still calls person (the manifest's residual_person); ms = time per frame on this machine.
 
     .venv/bin/python benchmarks/segmenter_quality.py [--frames 12]
 """
@@ -38,6 +32,7 @@ import numpy as np
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from bodyscene.segment import get_segmenter  # noqa: E402
+from bodyscene.stimuli.masks import dilate_mask, make_background_only  # noqa: E402
 
 ASSETS = Path(__import__("ultralytics").__file__).parent / "assets"
 # person boxes (x0, y0, x1, y1) placed by hand on the two photos
@@ -122,32 +117,14 @@ def compose(people, rng, n_people: tuple[int, int], heights: tuple[float, float]
     return frame, masks
 
 
-def dilate(mask: np.ndarray, scale: float = 1.2) -> np.ndarray:
-    """Each connected component scaled by `scale` about its centroid (the paper's 1.2x), unioned with
-    itself."""
-    out = mask.copy()
-    n, labels, _, cents = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
-    for i in range(1, n):
-        cx, cy = cents[i]
-        m = np.float32([[scale, 0, (1 - scale) * cx], [0, scale, (1 - scale) * cy]])
-        comp = (labels == i).astype(np.uint8)
-        out |= cv2.warpAffine(comp, m, mask.shape[::-1], flags=cv2.INTER_NEAREST).astype(bool)
-    return out
-
-
-def background_only(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-    return cv2.cvtColor(cv2.inpaint(bgr, mask.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB)
-
-
 def score(seg, judge, frames) -> dict[str, float]:
     rec, vis, reseg, selfres, tp, area, ms = [], [], [], [], 0, 0, []
     for frame, masks in frames:
         t = time.perf_counter()
         mask = seg.segment(frame).mask
         ms.append(1000 * (time.perf_counter() - t))
-        dil = dilate(mask)
-        bg = background_only(frame, dil)
+        dil = dilate_mask(mask)
+        bg = make_background_only(frame, mask)
         judged = judge.segment(bg).mask
         selfres.append(seg.segment(bg).mask.mean())
         anyone = np.logical_or.reduce(masks)

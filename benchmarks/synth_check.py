@@ -83,9 +83,7 @@ def main() -> None:
         for cond in ("original", "body", "background"):
             pred = net(torch.from_numpy(test[cond])).argmax(1).numpy()
             print(f"trained on {args.train_on}, test {cond}: accuracy {np.mean(pred == test['label']):.3f}")
-    print(
-        f"chance {1 / n_classes:.3f}; {len(x)} training frames; {time.perf_counter() - start:.0f} s training"
-    )
+    print(f"chance {1 / n_classes:.3f}; {len(x)} training frames; {time.perf_counter() - start:.0f} s training")
 
 
 if __name__ == "__main__":

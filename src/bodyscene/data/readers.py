@@ -93,8 +93,7 @@ def _relabel(clips: list[Clip], classes: list[str]) -> list[Clip]:
 
 
 def read_haa500(root: str | Path, classes: list[str] | None = None) -> tuple[list[str], list[Clip]]:
-    """HAA500 v1.1 as released: `<action>_<NNN>.mp4` anywhere under ROOT (flat or video/<action>/), its
-    split."""
+    """HAA500 v1.1 as released: `<action>_<NNN>.mp4` under ROOT (flat or video/<action>/), its own split."""
     root = Path(root)
     if not root.is_dir():
         raise BodySceneError(f"{root}: HAA500 folder not found; unzip haa500_v1_1.zip, pass the folder as --data")

@@ -1,25 +1,19 @@
-"""The default segmenter: MediaPipe selfie segmentation (its model ships inside the mediapipe==0.10.21
-wheel, so it
-runs offline), made to hold up on wide shots by segmenting a pyramid of overlapping tiles.
+"""The default segmenter: MediaPipe selfie segmentation, whose model ships inside the mediapipe==0.10.21 wheel
+(so it runs offline), made to hold up on wide shots by segmenting a pyramid of overlapping tiles.
 
 The selfie model (Bazarevsky & Grishchenko 2020, "MediaPipe Selfie Segmentation") squeezes its input to
-256x256 and was trained on close-ups. On a wide shot a person 80 px tall in 1280x720 becomes ~28x16 px
-there: it is missed
-and random textures are marked instead. A person detector first, then crops, was the first plan; OpenCV's HOG
-people detector found only 7 of 17 pasted people and the pose detector in the wheel is single-person, so
-instead
-the model is shown the frame at the scales it expects:
-  1. tiles: square tiles of side `tile_factor * min_height` (people of `min_height` px fill ~40% of a tile,
-  the
-     framing the model works at), overlapping by half; then tiles twice, four times ... as large, up to the
-     frame.
-     Within a level a pixel is a person when at least half the tiles covering it say so: a real person is seen
-     in every tile around it, a texture the model mistakes for one usually in a single tile (the vote raised
-     precision on wide shots from 0.58 to 0.86 at a small cost in recall, benchmarks/segmenter_quality.py).
-  2. whole frame: the model on the whole frame, keeping only components of at least `closeup_fraction` of the
-     frame (close-ups, the model's home ground); its small components on wide shots are the noise described
-     above.
-  The mask is the union of the levels and the kept whole-frame components.
+256x256 and was trained on close-ups. On a wide shot a person 80 px tall in 1280x720 becomes ~28x16 px there:
+it is missed and random textures are marked instead. Detecting people first and segmenting crops was the first
+plan, but OpenCV's HOG people detector found only 7 of 17 pasted people, and the pose detector in the wheel is
+single-person. So the model is shown the frame at the scales it expects:
+  1. tiles: square tiles of side `tile_factor * min_height` (a `min_height` px person fills ~40% of a tile, the
+     framing the model works at), overlapping by half; then tiles twice, four times ... as large, while they
+     fit in the frame. Within a level a pixel is person when at least half of the tiles covering it say so: a
+     real person is seen from every tile around them, a texture mistaken for one usually from a single tile
+     (the vote raised precision on wide shots from 0.58 to 0.86 for a little recall).
+  2. whole frame: the model on the whole frame, keeping only blobs of at least `closeup_fraction` of the frame
+     (close-ups, the model's home ground); its small blobs on wide shots are the noise described above.
+The mask is the union of the levels and the kept whole-frame blobs. Measured in benchmarks/segmenter_quality.py.
 `mode="whole"` is the plain model on the whole frame, for comparison.
 """
 

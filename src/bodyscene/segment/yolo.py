@@ -1,13 +1,9 @@
-"""The paper's segmenter: ultralytics YOLOv8-seg from a local .pt file, person class only, all instances
-unioned.
+"""The paper's segmenter: ultralytics YOLOv8-seg from a local .pt file, person class only, instances unioned.
 
-Offline by construction: YOLO_OFFLINE=1 is set before ultralytics is imported, which makes its `ONLINE`
-flag False
-at import (no DNS probe), and with it the usage events, the Sentry reporter, the PyPI update check and
-automatic pip
-installs; the weights are a local file that must exist (no `attempt_download_asset` fallback); nothing is
-plotted,
-so no font is fetched. tests/test_segment_yolo.py loads a model with sockets blocked.
+Offline by construction: YOLO_OFFLINE=1 is set before ultralytics is imported, which makes its `ONLINE` flag
+False at import (no DNS probe), and with it the usage events, the Sentry reporter, the PyPI update check and
+automatic pip installs; the weights must be a local file (no `attempt_download_asset` fallback); nothing is
+plotted, so no font is fetched. tests/test_segment_yolo.py loads and runs a model with sockets blocked.
 
 Safety: a .pt file is a pickle. By default the checkpoint is read with ultralytics' weights-only loader
 (ULTRALYTICS_SAFE_LOAD: torch.load(weights_only=True) against an allow-list of model classes), which refuses
