@@ -44,8 +44,8 @@ W, H = 1280, 720
 METHODS = {
     "whole frame (plain model)": dict(mode="whole"),
     "whole frame, landscape model": dict(mode="whole", model="landscape"),
-    "tile pyramid only": dict(closeup_fraction=2.0),
-    "tiles + large whole (default)": dict(),
+    "tile pyramid (default)": dict(),
+    "tiles + large whole blobs": dict(closeup_fraction=0.03),
 }
 
 
