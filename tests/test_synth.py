@@ -126,15 +126,10 @@ def test_layout_is_read_back_with_counts_and_labels(tiny_data):
     assert summary["clips"] == len(clips) == 3 * (2 + 1 + 2)
     per_split = {s: sum(c.split == s for c in clips) for s in ("train", "val", "test")}
     assert per_split == {"train": 6, "val": 3, "test": 6}
-    rows = {
-        r["clip_id"]: r for r in read_csv(out / "clips.csv", required=["clip_id", "class", "label", "split"])
-    }
+    rows = {r["clip_id"]: r for r in read_csv(out / "clips.csv", required=["clip_id", "class", "label", "split"])}
     assert len(rows) == len(clips)
     for clip in clips:
-        assert (
-            clip.class_name == classes[clip.label]
-            and clip.rel == f"videos/{clip.class_name}/{clip.clip_id}.mp4"
-        )
+        assert clip.class_name == classes[clip.label] and clip.rel == f"videos/{clip.class_name}/{clip.clip_id}.mp4"
         assert rows[clip.clip_id]["split"] == clip.split and int(rows[clip.clip_id]["label"]) == clip.label
         assert clip.clip_id.startswith(f"{clip.class_name}_{clip.split}_")
     meta = read_json(out / "synth.json")
@@ -171,3 +166,17 @@ def test_rerun_is_identical(tiny_data, tmp_path):
 def test_invalid_config_is_rejected(bad):
     with pytest.raises(BodySceneError):
         validate(SynthConfig, {**TINY, **bad}, "synth.yaml")
+
+
+def test_cli_synth_writes_the_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from bodyscene.cli import app
+
+    args = ["synth", "--out", str(tmp_path), "--classes", "2", "--frames", "2", "--size", "32"]
+    args += ["--train-clips", "1", "--test-clips", "1", "--set", "synth.val_clips=0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    classes, clips = read_list_layout(tmp_path)
+    assert classes == ["wave", "jumping_jacks"] and len(clips) == 4
+    assert len(list((tmp_path / "masks").rglob("*.png"))) == 4 * 2

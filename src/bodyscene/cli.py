@@ -136,6 +136,7 @@ def train(
     pretrained: Annotated[Path | None, typer.Option(help="local torchvision weights file")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     resume: Annotated[bool, typer.Option(help="continue from RUN/<name>/checkpoints/last.ckpt")] = False,
+    overwrite: Annotated[bool, typer.Option(help="delete RUN/<name>'s checkpoints and start again")] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -148,7 +149,7 @@ def train(
     cfg = _config(config, set_, extra)
     from bodyscene.train.run import train_model
 
-    out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume)
+    out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume, overwrite=overwrite)
     console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
 
 
@@ -192,6 +193,145 @@ def demo(
 
     results = run_demo(out, cfg, seed=seed)
     Console().print(format_table(results))
+
+
+# --- human experiment in a browser (humans/experiment.py, server.py, collect.py) ---
+
+
+@app.command("human-experiment")
+def human_experiment(
+    stimuli: Annotated[Path, typer.Option(help="stimulus set written by `bodyscene prepare`")],
+    out: Annotated[Path, typer.Option(help="experiment folder to write")],
+    design: Annotated[
+        str, typer.Option("--design", "--participants-design", help="latin (clip once per person) or full")
+    ] = "latin",
+    participants: Annotated[int, typer.Option(help="trial lists for participants 1..N")] = 30,
+    split: Annotated[str, typer.Option(help="manifest split the trials come from")] = "test",
+    choices: Annotated[int | None, typer.Option(help="buttons per trial (default: all classes)")] = None,
+    classes: Annotated[str | None, typer.Option(help="comma-separated class subset (default: all)")] = None,
+    time_limit_ms: Annotated[int | None, typer.Option(help="hide the image after this many ms")] = None,
+    practice: Annotated[int, typer.Option(help="practice trials with feedback")] = 3,
+    attention_checks: Annotated[int, typer.Option(help="'please click X' trials per participant")] = 2,
+    clips_per_class: Annotated[int | None, typer.Option(help="use at most this many clips per class")] = None,
+    image_height: Annotated[int, typer.Option(help="displayed image height in pixels")] = 320,
+    consent: Annotated[Path | None, typer.Option(help="HTML file replacing the generic consent text")] = None,
+    seed: Annotated[int, typer.Option(help="design seed (each participant's seed derives from it)")] = 0,
+) -> None:
+    """Write a self-contained jsPsych experiment (counterbalanced conditions) for human observers."""
+    from bodyscene.config import validate
+    from bodyscene.humans.experiment import ExperimentConfig, build_experiment
+
+    if consent is not None and not consent.is_file():
+        raise BodySceneError(f"{consent}: consent file not found; pass an HTML file to --consent")
+    settings = dict(
+        design=design,
+        participants=participants,
+        split=split,
+        choices=choices,
+        time_limit_ms=time_limit_ms,
+        practice=practice,
+        attention_checks=attention_checks,
+        clips_per_class=clips_per_class,
+        image_height=image_height,
+        seed=seed,
+        classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
+        consent_html=consent.read_text(encoding="utf-8") if consent else None,
+    )
+    cfg = validate(ExperimentConfig, settings, "command line")
+    s = build_experiment(stimuli, out, cfg)
+    console.print(
+        f"[green]wrote[/] {out}: {s['participants']} participants x {s['trials']} trials "
+        f"(+{s['practice']} practice), {s['images']} images, {s['skipped']} stimuli skipped; "
+        f"run `bodyscene serve-experiment {out}`",
+        soft_wrap=True,
+    )
+
+
+@app.command("serve-experiment")
+def serve_experiment(
+    folder: Annotated[Path, typer.Argument(help="folder written by `bodyscene human-experiment`")],
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: whole network)")] = "127.0.0.1",
+) -> None:
+    """Serve the experiment; each participant's data lands in FOLDER/responses/."""
+    from bodyscene.humans.server import serve
+
+    serve(folder, host, port)
+
+
+@app.command()
+def collect(
+    folder: Annotated[Path, typer.Argument(help="experiment folder with responses/")],
+    out: Annotated[Path | None, typer.Option(help="merged CSV (default: FOLDER/responses.csv)")] = None,
+) -> None:
+    """Merge FOLDER/responses/*.csv into one humans CSV, skipping (and listing) malformed files."""
+    from bodyscene.humans.collect import collect as run_collect
+
+    s = run_collect(folder, out)
+    for name, reason in s["skipped"]:
+        console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[green]wrote[/] {s['out']}: {s['rows']} rows from {s['participants']} participants "
+        f"({len(s['skipped'])} of {s['files']} files skipped)",
+        soft_wrap=True,
+    )
+
+
+@app.command("simulate-humans")
+def simulate_humans(
+    stimuli: Annotated[Path, typer.Option(help="stimulus set (its test split is shown)")],
+    out: Annotated[Path, typer.Option(help="responses CSV to write (+ OUT.json marking it simulated)")],
+    accuracy: Annotated[str, typer.Option(help="target accuracy per condition")] = (
+        "original=0.8,body=0.85,background=0.55"
+    ),
+    participants: Annotated[int, typer.Option(help="simulated participants (sim01, sim02, ...)")] = 28,
+    agreement: Annotated[float, typer.Option(help="P(a trial copies the model's correctness), 0..1")] = 0.0,
+    run: Annotated[Path | None, typer.Option(help="run with predictions.csv (for --agreement)")] = None,
+    model: Annotated[str, typer.Option(help="model whose errors simulated participants share")] = "domainnet",
+    design: Annotated[str, typer.Option(help="counterbalanced (one condition per clip) or full")] = "counterbalanced",
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Write responses of simulated participants (for tests, demos and power analysis; never as data)."""
+    from bodyscene.humans.simulate import parse_accuracy, simulate_responses
+
+    info = simulate_responses(
+        stimuli, out, parse_accuracy(accuracy), participants=participants, agreement=agreement,
+        run=run, model=model, design=design, seed=seed,
+    )  # fmt: skip
+    console.print(f"[green]wrote[/] {info['trials']} simulated trials ({participants} participants) to {out}")
+
+
+@app.command()
+def compare(
+    humans: Annotated[Path, typer.Option(help="human responses CSV")],
+    run: Annotated[Path, typer.Option(help="run folder with predictions.csv")],
+    stimuli: Annotated[Path | None, typer.Option(help="stimulus set (default: results.json's)")] = None,
+    out: Annotated[Path | None, typer.Option(help="comparison JSON (default RUN/comparison.json)")] = None,
+    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples for the 95% CIs")] = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+) -> None:
+    """Humans beside every model in RUN: accuracy, error consistency, pattern correlation, statistics."""
+    from rich.table import Table
+
+    from bodyscene.config import CONDITIONS
+    from bodyscene.humans.compare import compare as run_compare
+
+    result = run_compare(humans, run, stimuli=stimuli, out=out, n_boot=bootstrap, seed=seed)
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    table = Table()
+    for column in ("observer", *CONDITIONS, "error consistency", "pattern r", "acc. diff"):
+        table.add_column(column)
+    ceiling = fmt(result["human_consistency"]["error_consistency"]) + " (h-h)"
+    table.add_row("humans", *(fmt(result["humans"][c]["accuracy"]) for c in CONDITIONS), ceiling, "", "")
+    for name, sec in result["models"].items():
+        accs = [fmt(sec[c]["accuracy"]) for c in CONDITIONS]
+        ec = fmt(sec["error_consistency"]["mean"])
+        table.add_row(name, *accs, ec, fmt(sec["pattern_correlation"]), fmt(sec["accuracy_difference"]))
+    Console().print(table)
+    console.print(f"[green]wrote[/] {out or run / 'comparison.json'}")
 
 
 def main() -> None:

@@ -30,8 +30,8 @@ from bodyscene.files import atomic_write_text, write_csv, write_json
 
 # Segment lengths in units of a standing figure's height (roughly human proportions, limbs made thick on
 # purpose so a 16-px figure at 64x64 still has 2-px limbs).
-HEAD_R, NECK, TORSO, UPPER_ARM, FOREARM, THIGH, SHIN = 0.075, 0.03, 0.30, 0.16, 0.15, 0.24, 0.24
-SHOULDER, HIP, LIMB = 0.10, 0.06, 0.11  # half shoulder width, half hip width, limb thickness
+HEAD_R, NECK, TORSO, UPPER_ARM, FOREARM, THIGH, SHIN = 0.085, 0.03, 0.30, 0.16, 0.15, 0.24, 0.24
+SHOULDER, HIP, LIMB = 0.10, 0.06, 0.14  # half shoulder width, half hip width, limb thickness
 HEIGHT_RANGE = (0.28, 0.57)  # figure height / frame height, inside the spec's 25-60% with room for rounding
 
 # Poses: pose(phase) -> (lean, arms (L upper, L fore, R upper, R fore), legs (L thigh, L shin, R thigh,
@@ -157,9 +157,7 @@ def sample_figure(cfg: SynthConfig, cls: int, rng: np.random.Generator) -> Figur
     scale = frac * S / height_u  # pixels per unit
     w, h = (x1 - x0) * scale, (y1 - y0) * scale
     px = rng.uniform(2 - x0 * scale, max(S - 2 - w, 2) - x0 * scale)
-    py = (
-        rng.uniform(min(max(0.6 * S, h + 2), S - 2), S - 2) - y1 * scale
-    )  # feet in the lower part, head inside
+    py = rng.uniform(min(max(0.6 * S, h + 2), S - 2), S - 2) - y1 * scale  # feet in the lower part, head inside
     for k in j:
         j[k] = j[k] * scale + np.array([px, py])
     skin = tuple(int(np.clip(c + rng.normal(0, 10), 0, 255)) for c in _SKIN[rng.integers(len(_SKIN))])
@@ -233,16 +231,15 @@ def clip_rng(seed: int, split: str, class_index: int, index: int) -> np.random.G
 
 
 def choose_scene(cls: int, scene_types: int, correlation: float, rng: np.random.Generator) -> int:
-    """The class's scene with probability `correlation`, else a uniformly random other scene type."""
+    """The class's scene with probability `correlation`, else a uniformly random other scene type (with a
+    single scene type every clip shows it, whatever the correlation)."""
     own = class_scene(cls, scene_types)
     if scene_types == 1 or rng.random() < correlation:
         return own
     return int([k for k in range(scene_types) if k != own][rng.integers(scene_types - 1)])
 
 
-def make_clip(
-    cfg: SynthConfig, split: str, class_index: int, index: int
-) -> tuple[int, np.ndarray, np.ndarray]:
+def make_clip(cfg: SynthConfig, split: str, class_index: int, index: int) -> tuple[int, np.ndarray, np.ndarray]:
     """Clip `index` of a class in a split: (scene_type, frames, masks), from its own random stream."""
     rng = clip_rng(cfg.seed, split, class_index, index)
     corr = cfg.scene_correlation
@@ -301,12 +298,9 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
         "out": str(out),
         "per_split": {sp: len(lists[sp]) for sp in SPLITS},
         "class_scene_rate": {
-            sp: round(float(np.mean([r["class_scene"] for r in rows if r["split"] == sp] or [0])), 4)
-            for sp in SPLITS
+            sp: round(float(np.mean([r["class_scene"] for r in rows if r["split"] == sp] or [0])), 4) for sp in SPLITS
         },
-        "scene_of_class": {
-            name: scene_name(class_scene(c, cfg.scene_types)) for c, name in enumerate(classes)
-        },
+        "scene_of_class": {name: scene_name(class_scene(c, cfg.scene_types)) for c, name in enumerate(classes)},
         "seconds": round(time.perf_counter() - start, 2),
         "config": cfg.model_dump(mode="json"),
     }

@@ -28,9 +28,7 @@ def _gradient(img: np.ndarray, y0: int, y1: int, top: Color, bottom: Color) -> N
     img[y0:y1] = rows[: y1 - y0, None, :].astype(np.uint8)
 
 
-def _speckle(
-    img: np.ndarray, rng: np.random.Generator, y0: int, color: Color, density: float, r: int
-) -> None:
+def _speckle(img: np.ndarray, rng: np.random.Generator, y0: int, color: Color, density: float, r: int) -> None:
     """Scatter small dots below row y0 (grass, sand grains, stars, leaves)."""
     h, w = img.shape[:2]
     n = int(density * w * max(h - y0, 0) / 100)

@@ -62,7 +62,7 @@ def train_model(
         (out / "metrics.csv").unlink(missing_ok=True)
 
     saved = dump_config(_Saved(model=model_cfg, train=train_cfg))
-    if resume and (out / "config.yaml").is_file() and (out / "config.yaml").read_text() != saved:
+    if resume and (out / "config.yaml").is_file() and not _same_settings(out / "config.yaml", saved):
         raise BodySceneError(
             f"{out / 'config.yaml'}: the run was started with other settings; resume with the same ones"
         )
@@ -125,6 +125,16 @@ def train_model(
     )
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
     return out
+
+
+def _same_settings(saved_file: Path, saved: str) -> bool:
+    """Resuming may change only the number of epochs (to train longer); anything else would mix two runs."""
+    import yaml
+
+    before, now = yaml.safe_load(saved_file.read_text()), yaml.safe_load(saved)
+    before["train"].pop("epochs", None)
+    now["train"].pop("epochs", None)
+    return before == now
 
 
 class _Saved(StrictModel):

@@ -1,0 +1,274 @@
+"""The `compare` stage: human responses beside every model in a run -> RUN/comparison.json + two figures.
+
+Human accuracy per condition is the mean over participants of each participant's accuracy, with a 95%
+bootstrap CI over participants. Each model is scored on exactly the trials humans saw (each human trial is
+scored with the model's prediction for that stimulus and condition), so both are measured on the same items.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import shlex
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from bodyscene.config import CONDITIONS
+from bodyscene.errors import BodySceneError
+from bodyscene.files import read_json, write_json
+from bodyscene.humans.metrics import accuracy_difference, error_consistency, nanmean, pattern_correlation
+from bodyscene.humans.responses import (
+    StimulusSet,
+    Trial,
+    load_responses,
+    load_stimulus_set,
+    model_correctness,
+    read_predictions,
+    stimulus_set_from_predictions,
+)
+from bodyscene.humans.stats import bootstrap_ci, holm, mcnemar_exact, paired_condition_tests
+
+Item = tuple[str, str]  # (condition, stimulus_id)
+
+
+METHODS = {
+    "human_accuracy": "mean over participants of per-participant accuracy; "
+    "95% CI = percentile bootstrap over participants (scipy.stats.bootstrap)",
+    "model_accuracy": "accuracy on the trials humans saw; "
+    "95% CI = percentile bootstrap over items, weighted by how many trials showed each item",
+    "error_consistency": "Cohen's kappa of correct/incorrect on the same trials, "
+    "(c_obs - c_exp) / (1 - c_exp), c_exp = p_m p_h + (1 - p_m)(1 - p_h) "
+    "(Geirhos, Meding & Wichmann, NeurIPS 2020); "
+    "per participant and condition, averaged over conditions, then over participants",
+    "pattern_correlation": "Pearson r (and Spearman rho) between model and human pooled accuracy "
+    "across condition x class cells",
+    "accuracy_difference": "mean over conditions of |model accuracy - human accuracy|",
+    "human_conditions": "paired t-test over participants' per-condition accuracies (reported p), "
+    "Wilcoxon signed-rank beside it; Holm-corrected over the 3 condition pairs",
+    "model_vs_model": "McNemar's exact test (binomial test on discordant items) per condition "
+    "on the items both models were evaluated on; Holm-corrected over all model pairs x conditions",
+}
+
+
+def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> StimulusSet:
+    """The stimulus set to check ids against: --stimuli, else results.json's, else predictions.csv's ids."""
+    candidates = [Path(stimuli)] if stimuli is not None else []
+    if results.get("stimuli"):
+        candidates += [Path(results["stimuli"]), run / results["stimuli"]]
+    for c in candidates:
+        if (c / "manifest.csv").is_file():
+            return load_stimulus_set(c)
+    if stimuli is not None:
+        raise BodySceneError(f"{stimuli}/manifest.csv: file not found; pass the folder `bodyscene prepare` wrote")
+    return stimulus_set_from_predictions(read_predictions(run), f"{run}/predictions.csv")
+
+
+def human_accuracy(trials: list[Trial], n_boot: int, seed: int) -> dict[str, dict]:
+    by: dict[str, dict[str, list[bool]]] = {c: defaultdict(list) for c in CONDITIONS}
+    for t in trials:
+        by[t.condition][t.participant].append(t.correct)
+    out = {}
+    for c in CONDITIONS:
+        per = {p: float(np.mean(v)) for p, v in sorted(by[c].items())}
+        vals = list(per.values())
+        out[c] = {
+            "accuracy": float(np.mean(vals)) if vals else math.nan,
+            "ci95": list(bootstrap_ci(vals, n_boot=n_boot, seed=seed)),
+            "n_participants": len(per),
+            "n_trials": sum(len(v) for v in by[c].values()),
+            "per_participant": per,
+        }
+    return out
+
+
+def cell_accuracy(trials: list[Trial], classes: list[str], correct: dict[int, bool]) -> list[float]:
+    """Pooled accuracy in each condition x class cell (row-major: condition, then class); nan if no trials."""
+    hits: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for i, t in enumerate(trials):
+        if i in correct:
+            hits[(t.condition, t.label)].append(correct[i])
+    return [float(np.mean(hits[(c, k)])) if hits[(c, k)] else math.nan for c in CONDITIONS for k in classes]
+
+
+def consistency_per_participant(trials: list[Trial], a: dict[int, bool]) -> dict[str, dict[str, float]]:
+    """participant -> condition -> kappa of the participant and `a` (model correctness by trial index)."""
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    grouped: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, t in enumerate(trials):
+        if i in a:
+            grouped[(t.participant, t.condition)].append(i)
+    for (p, c), idx in sorted(grouped.items()):
+        out[p][c] = error_consistency([trials[i].correct for i in idx], [a[i] for i in idx])
+    return out
+
+
+def human_human_consistency(trials: list[Trial]) -> dict:
+    """Mean kappa over all participant pairs on the trials both saw (same stimulus, same condition).
+
+    Per pair, kappa is computed per condition and averaged over conditions, like model-human consistency, so
+    a shared difficulty ordering of the conditions does not count as consistent errors.
+    """
+    seen: dict[str, dict[Item, bool]] = defaultdict(dict)
+    for t in trials:
+        seen[t.participant][(t.condition, t.stimulus_id)] = t.correct
+    per_condition: dict[str, list[float]] = {c: [] for c in CONDITIONS}
+    pair_means = []
+    for p, q in itertools.combinations(sorted(seen), 2):
+        shared = sorted(set(seen[p]) & set(seen[q]))
+        kappas = []
+        for c in CONDITIONS:
+            items = [it for it in shared if it[0] == c]
+            if items:
+                k = error_consistency([seen[p][it] for it in items], [seen[q][it] for it in items])
+                per_condition[c].append(k)
+                kappas.append(k)
+        if kappas:
+            pair_means.append(nanmean(kappas))
+    return {
+        "error_consistency": nanmean(pair_means),
+        "per_condition": {c: nanmean(v) for c, v in per_condition.items()},
+        "n_pairs": sum(1 for v in pair_means if not math.isnan(v)),
+        "method": "Cohen's kappa (Geirhos et al., NeurIPS 2020) per participant pair and condition on shared "
+        "trials, averaged over conditions, then over pairs",
+    }
+
+
+def model_section(
+    name: str,
+    ok: dict[Item, bool],
+    trials: list[Trial],
+    classes: list[str],
+    humans: dict,
+    n_boot: int,
+    seed: int,
+) -> dict:
+    scored = {i: ok[(t.condition, t.stimulus_id)] for i, t in enumerate(trials) if (t.condition, t.stimulus_id) in ok}
+    if not scored:
+        raise BodySceneError(
+            f"predictions.csv: model '{name}' has no prediction for any stimulus humans saw; "
+            "evaluate the run on the stimulus set the responses use"
+        )
+    sec: dict = {}
+    for c in CONDITIONS:
+        counts: dict[str, int] = defaultdict(int)
+        for i in scored:
+            if trials[i].condition == c:
+                counts[trials[i].stimulus_id] += 1
+        items = sorted(counts)
+        correct = [float(ok[(c, s)]) for s in items]
+        weights = [counts[s] for s in items]
+        sec[c] = {
+            "accuracy": float(np.average(correct, weights=weights)) if items else math.nan,
+            "ci95": list(bootstrap_ci(correct, weights, n_boot=n_boot, seed=seed)),
+            "n_trials": sum(weights),
+            "n_items": len(items),
+        }
+    sec["pattern_correlation_detail"] = pattern_correlation(
+        cell_accuracy(trials, classes, scored),
+        cell_accuracy(trials, classes, {i: trials[i].correct for i in scored}),
+    )
+    sec["pattern_correlation"] = sec["pattern_correlation_detail"]["pearson"]
+    per = consistency_per_participant(trials, scored)
+    per_participant = {p: nanmean(list(v.values())) for p, v in per.items()}
+    values = [v for v in per_participant.values() if not math.isnan(v)]
+    sec["error_consistency"] = {
+        "mean": nanmean(values),
+        "ci95": list(bootstrap_ci(values, n_boot=n_boot, seed=seed)),
+        "per_condition": {c: nanmean([v[c] for v in per.values() if c in v]) for c in CONDITIONS},
+        "per_participant": per_participant,
+    }
+    sec["accuracy_difference"] = accuracy_difference(
+        {c: sec[c]["accuracy"] for c in CONDITIONS}, {c: humans[c]["accuracy"] for c in CONDITIONS}
+    )
+    sec["trials_without_prediction"] = len(trials) - len(scored)
+    return sec
+
+
+def model_vs_model(correct: dict[str, dict[Item, bool]]) -> list[dict]:
+    """McNemar's exact test per model pair and condition on the items both models saw; Holm over all."""
+    rows = []
+    for a, b in itertools.combinations(sorted(correct), 2):
+        for c in CONDITIONS:
+            items = sorted(k for k in correct[a] if k[0] == c and k in correct[b])
+            if items:
+                test = mcnemar_exact([correct[a][k] for k in items], [correct[b][k] for k in items])
+                rows.append({"a": a, "b": b, "condition": c} | test)
+    for r, p in zip(rows, holm([r["p"] for r in rows]), strict=True):
+        r["p_holm"], r["correction"] = p, f"Holm over {len(rows)} model-pair x condition tests"
+    return rows
+
+
+def json_safe(obj):
+    """nan -> null, numpy scalars -> Python, so comparison.json is strict JSON."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
+def compare(
+    humans: str | Path,
+    run: str | Path,
+    stimuli: str | Path | None = None,
+    out: str | Path | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    figures: bool = True,
+) -> dict:
+    """Write `out` (default RUN/comparison.json) and its figures; return the comparison."""
+    run, humans = Path(run), Path(humans)
+    results = read_json(run / "results.json") if (run / "results.json").is_file() else {}
+    correct = model_correctness(read_predictions(run))
+    stim = resolve_stimuli(run, results, stimuli)
+    trials = load_responses(humans, stim)
+    sidecar = humans.with_name(humans.name + ".json")
+    simulated = sidecar.is_file() and bool(read_json(sidecar).get("simulated"))
+
+    human = human_accuracy(trials, n_boot, seed)
+    per_participant = {c: human[c]["per_participant"] for c in CONDITIONS if human[c]["per_participant"]}
+    models = {m: model_section(m, correct[m], trials, stim.classes, human, n_boot, seed) for m in sorted(correct)}
+    command = ["bodyscene", "compare", "--humans", str(humans), "--run", str(run)]
+    command += ["--stimuli", str(stimuli)] if stimuli is not None else []
+    command += ["--bootstrap", str(n_boot), "--seed", str(seed)]
+    comparison = {
+        "humans": human,
+        "human_consistency": human_human_consistency(trials),
+        "models": models,
+        "statistics": {
+            "human_conditions": paired_condition_tests(per_participant),
+            "model_vs_model": model_vs_model(correct),
+        },
+        "provenance": {
+            "command": shlex.join(command),
+            "responses": str(humans),
+            "simulated": simulated,
+            "stimuli": stim.source,
+            "participants": len({t.participant for t in trials}),
+            "trials": len(trials),
+            "classes": stim.classes,
+            "bootstrap": n_boot,
+            "seed": seed,
+            "methods": METHODS,
+        },
+    }
+    comparison = json_safe(comparison)
+    out = Path(out) if out is not None else run / "comparison.json"
+    if figures:
+        from bodyscene.report.figures_humans import plot_accuracy_by_condition, plot_error_consistency
+
+        chance = results.get("chance") or 1.0 / max(1, len(stim.classes))
+        comparison["figures"] = {
+            "accuracy": plot_accuracy_by_condition(comparison, out.with_name("comparison_accuracy.png"), chance).name,
+            "error_consistency": plot_error_consistency(
+                comparison, out.with_name("comparison_error_consistency.png")
+            ).name,
+        }
+    write_json(out, comparison)
+    return comparison

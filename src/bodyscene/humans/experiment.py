@@ -1,0 +1,225 @@
+"""`bodyscene human-experiment`: turn a stimulus set into a self-contained jsPsych experiment folder.
+
+The folder holds the page (index.html, experiment.js, style.css from the package's `web/` template),
+jsPsych and its plugins (copied from `web/node_modules`, which `make install` fills with `npm ci`; no CDN),
+the stimulus images it uses, and `design.json` (+ the same as `design.js`, so the page also runs from
+file://): one counterbalanced, shuffled trial list per participant (see `experiment_design.py`).
+`bodyscene serve-experiment` serves it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from bodyscene.config import CONDITIONS, StrictModel
+from bodyscene.errors import BodySceneError
+from bodyscene.files import atomic_write_bytes, atomic_write_text, read_csv, write_csv, write_json
+from bodyscene.humans.experiment_design import Clip, build_design, choice_set
+
+# The humans CSV (README "Data formats"); the page's download and the server's files have exactly these.
+FIELDS: tuple[str, ...] = ("participant", "stimulus_id", "condition", "label", "response", "rt_ms", "trial")
+DESIGN_FORMAT = "bodyscene-human-experiment/1"
+MANIFEST_COLUMNS = (
+    "stimulus_id",
+    "clip_id",
+    "class",
+    "label",
+    "split",
+    "original",
+    "body",
+    "background",
+    "status",
+)
+TEMPLATE_FILES = ("index.html", "experiment.js", "style.css")
+# node_modules path -> name in DIR/lib/. Browser builds, each defines one global (jsPsychModule, jsPsychX).
+JSPSYCH_FILES: dict[str, str] = {
+    "jspsych/dist/index.browser.min.js": "jspsych.js",
+    "jspsych/css/jspsych.css": "jspsych.css",
+    "@jspsych/plugin-preload/dist/index.browser.min.js": "plugin-preload.js",
+    "@jspsych/plugin-html-button-response/dist/index.browser.min.js": "plugin-html-button-response.js",
+    "@jspsych/plugin-image-button-response/dist/index.browser.min.js": "plugin-image-button-response.js",
+    "@jspsych/plugin-instructions/dist/index.browser.min.js": "plugin-instructions.js",
+}
+
+
+class ExperimentConfig(StrictModel):
+    split: str = Field("test", description="manifest split the trials come from")
+    design: Literal["latin", "full"] = Field("latin", description="latin: each clip once per participant")
+    participants: int = Field(30, ge=1, le=100000, description="trial lists 1..N (the paper ran 28; 30 = 10 x 3)")
+    choices: int | None = Field(None, ge=2, description="answer buttons per trial; None: every class (the paper)")
+    classes: list[str] | None = Field(None, description="class subset to test; None: all in classes.txt")
+    time_limit_ms: int | None = Field(None, ge=1, description="hide the image after this long; None: no limit")
+    practice: int = Field(3, ge=0, description="practice trials with feedback (original frames)")
+    attention_checks: int = Field(2, ge=0, description="'please click X' trials spread among the trials")
+    clips_per_class: int | None = Field(None, ge=1, description="clips per class to use; None: all")
+    image_height: int = Field(320, ge=32, le=4000, description="displayed image height in pixels")
+    seed: int = 0
+    consent_html: str | None = Field(None, description="consent page HTML; None: the template's generic text")
+
+
+def jspsych_dir() -> Path:
+    """Where `npm ci --prefix web` put jsPsych: $BODYSCENE_WEB_MODULES or <repository>/web/node_modules."""
+    env = os.environ.get("BODYSCENE_WEB_MODULES")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "web" / "node_modules"
+
+
+def check_jspsych(modules: Path) -> None:
+    missing = [rel for rel in JSPSYCH_FILES if not (modules / rel).is_file()]
+    if missing:
+        raise BodySceneError(
+            f"{modules / missing[0]}: jsPsych files not found; run `make install` (needs npm) to install them"
+        )
+
+
+def _safe_rel(path: str, manifest: Path, line: int) -> str:
+    """A manifest image path must stay inside the stimulus set (it becomes a path in the output folder)."""
+    p = PurePosixPath(path.replace("\\", "/"))
+    if not path or p.is_absolute() or ".." in p.parts:
+        raise BodySceneError(f"{manifest}:{line}: image path {path!r} must be relative to the stimulus set")
+    return str(p)
+
+
+def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip], list[Clip], list[dict]]:
+    """Classes, the split's usable clips, the other splits' clips (for practice), and the skipped rows."""
+    manifest = stim / "manifest.csv"
+    rows = read_csv(manifest, required=MANIFEST_COLUMNS)
+    classes_file = stim / "classes.txt"
+    if not classes_file.is_file():
+        raise BodySceneError(f"{classes_file}: file not found; rerun `bodyscene prepare` to write the stimulus set")
+    all_classes = [c.strip() for c in classes_file.read_text().splitlines() if c.strip()]
+    classes = cfg.classes or all_classes
+    unknown = [c for c in classes if c not in all_classes]
+    if unknown:
+        raise BodySceneError(
+            f"--classes: {', '.join(unknown)} not in {classes_file}; pick from {', '.join(all_classes)}"
+        )
+    if len(classes) < 2:
+        raise BodySceneError("--classes: a forced choice needs at least 2 classes")
+    if cfg.choices is not None and cfg.choices > len(classes):
+        raise BodySceneError(f"--choices {cfg.choices}: more than the {len(classes)} classes tested; lower it")
+
+    frames: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    meta: dict[tuple[str, str], tuple[str, str]] = {}
+    skipped: list[dict] = []
+    for line, row in enumerate(rows, start=2):
+        if row["status"] != "ok" or row["class"] not in classes:
+            continue
+        paths = {c: _safe_rel(row[c], manifest, line) for c in CONDITIONS}
+        missing = [p for p in paths.values() if not (stim / p).is_file()]
+        if missing:
+            skipped.append({"stimulus_id": row["stimulus_id"], "reason": f"image missing: {missing[0]}"})
+            continue
+        key = (row["split"], row["clip_id"])
+        frames[key].append({"stimulus_id": row["stimulus_id"], **paths})
+        meta[key] = (row["class"], row["split"])
+    main, other = [], []
+    for key in sorted(frames, key=lambda k: (classes.index(meta[k][0]), k[1])):
+        label, split = meta[key]
+        clip = Clip(key[1], label, classes.index(label), tuple(frames[key]))
+        (main if split == cfg.split else other).append(clip)
+    if not main:
+        raise BodySceneError(f"{manifest}: no usable '{cfg.split}' rows for the chosen classes; check --split")
+    return classes, main, other, skipped
+
+
+def pick_clips(clips: list[Clip], cfg: ExperimentConfig) -> tuple[list[Clip], list[Clip]]:
+    """At most `clips_per_class` clips per class (drawn with the design seed); returns (used, unused)."""
+    if cfg.clips_per_class is None:
+        return clips, []
+    rng = np.random.default_rng(cfg.seed)
+    by_class: dict[str, list[Clip]] = defaultdict(list)
+    for clip in clips:
+        by_class[clip.label].append(clip)
+    used: set[str] = set()
+    for group in by_class.values():
+        k = min(cfg.clips_per_class, len(group))
+        used.update(group[i].clip_id for i in rng.choice(len(group), size=k, replace=False))
+    return [c for c in clips if c.clip_id in used], [c for c in clips if c.clip_id not in used]
+
+
+def practice_trials(pool: list[Clip], classes: list[str], cfg: ExperimentConfig) -> list[dict[str, Any]]:
+    """Original frames from clips the main trials never show, one class after another, with feedback."""
+    rng = np.random.default_rng(cfg.seed + 1)
+    by_class: dict[str, list[Clip]] = defaultdict(list)
+    for i in rng.permutation(len(pool)):
+        by_class[pool[i].label].append(pool[i])
+    longest = max((len(g) for g in by_class.values()), default=0)
+    order = [g[i] for i in range(longest) for g in by_class.values() if i < len(g)]  # one class after another
+    n_choices = cfg.choices or len(classes)
+    return [
+        {
+            "kind": "practice",
+            "stimulus_id": clip.frames[0]["stimulus_id"],
+            "label": clip.label,
+            "image": clip.frames[0]["original"],
+            "choices": choice_set(clip.label, classes, n_choices, rng),
+        }
+        for clip in order[: cfg.practice]
+    ]
+
+
+def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path | None = None) -> dict[str, Any]:
+    """Write the experiment folder; returns a summary (participants, trials each, images, skipped)."""
+    modules = modules or jspsych_dir()
+    check_jspsych(modules)
+    responses = out / "responses"
+    if responses.is_dir() and any(responses.iterdir()):
+        raise BodySceneError(f"{responses}: this folder already holds responses; choose a new --out")
+    classes, clips, others, skipped = load_clips(stim, cfg)
+    clips, unused = pick_clips(clips, cfg)
+    lists = build_design(clips, classes, cfg.participants, cfg.design, cfg.choices, cfg.attention_checks, cfg.seed)
+    # practice never shows a main-trial clip: other splits first, else the clips left out by clips_per_class
+    practice = practice_trials(others or unused, classes, cfg)
+
+    images = {t["image"] for lst in lists for t in lst["trials"] if t["kind"] == "stimulus"}
+    images |= {t["image"] for t in practice}
+    for rel in sorted(images):
+        atomic_write_bytes(out / "stimuli" / rel, (stim / rel).read_bytes())
+    for trial in [t for lst in lists for t in lst["trials"] if "image" in t] + practice:
+        trial["image"] = f"stimuli/{trial['image']}"
+
+    template = resources.files("bodyscene") / "web"
+    for name in TEMPLATE_FILES:
+        atomic_write_text(out / name, (template / name).read_text(encoding="utf-8"))
+    versions = []
+    for rel, name in JSPSYCH_FILES.items():
+        atomic_write_bytes(out / "lib" / name, (modules / rel).read_bytes())
+        package_dir = rel.split("/")[0] if not rel.startswith("@") else "/".join(rel.split("/")[:2])
+        package = json.loads((modules / package_dir / "package.json").read_text())
+        versions.append(f"{package['name']} {package['version']} -> lib/{name}")
+    atomic_write_text(out / "lib" / "VERSIONS.txt", "\n".join(sorted(set(versions))) + "\n")
+
+    stimuli = {f["stimulus_id"]: {"clip_id": c.clip_id, "label": c.label} for c in clips for f in c.frames}
+    design = {
+        "format": DESIGN_FORMAT,
+        "stimulus_set": str(stim),
+        "settings": cfg.model_dump(mode="json"),
+        "classes": classes,
+        "display_names": {c: c.replace("_", " ") for c in classes},
+        "conditions": list(CONDITIONS),
+        "fields": list(FIELDS),
+        "practice": practice,
+        "stimuli": stimuli,
+        "participants": lists,
+    }
+    write_json(out / "design.json", design)
+    atomic_write_text(out / "design.js", f"window.BODYSCENE_DESIGN = {json.dumps(design)};\n")
+    if skipped:
+        write_csv(out / "skipped.csv", skipped, ["stimulus_id", "reason"])
+    per = [sum(t["kind"] == "stimulus" for t in lst["trials"]) for lst in lists]
+    return {
+        "out": out,
+        "participants": len(lists),
+        "trials": per[0],
+        "practice": len(practice),
+        "images": len(images),
+        "skipped": len(skipped),
+    }

@@ -1,0 +1,133 @@
+"""Who sees which stimulus in which condition, in what order: the human experiment's counterbalanced design.
+
+Pure functions over plain data (no files): `build_design` turns the usable clips of a stimulus set into one
+trial list per participant. The default is a Latin square over the three conditions: participant p sees clip c
+in condition (c's rank within its class + its class index + p) mod 3, so every participant sees every clip
+exactly once, sees each condition equally often within each class (when the clips per class are a multiple of
+3), and every 3 consecutive participants together see every clip in every condition (a standard Latin-square
+rotation; it keeps a participant from recognising a background-only frame because they saw the same clip's
+original before).
+`design="full"` shows every clip in all three conditions to everyone instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from bodyscene.config import CONDITIONS
+
+DesignKind = Literal["latin", "full"]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip of the stimulus set: its frames' stimulus ids and image paths per condition."""
+
+    clip_id: str
+    label: str  # class name
+    label_index: int
+    # one entry per sampled frame: {"stimulus_id": ..., "original": path, "body": path, "background": path}
+    frames: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+
+def participant_seed(design_seed: int, participant: int) -> int:
+    """A participant's own shuffle seed: stable, recorded, different for every (design seed, participant)."""
+    digest = hashlib.sha256(f"bodyscene:{design_seed}:{participant}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def latin_condition(rank: int, participant: int) -> str:
+    """The condition a participant sees a clip of the given rotation rank in (participants count from 1)."""
+    return CONDITIONS[(rank + participant - 1) % len(CONDITIONS)]
+
+
+def rotation_ranks(clips: Sequence[Clip]) -> dict[str, int]:
+    """Rank within its class plus the class index, so conditions are balanced within and across classes."""
+    seen: dict[str, int] = {}
+    ranks: dict[str, int] = {}
+    for clip in sorted(clips, key=lambda c: (c.label_index, c.clip_id)):
+        k = seen.get(clip.label, 0)
+        seen[clip.label] = k + 1
+        ranks[clip.clip_id] = k + clip.label_index
+    return ranks
+
+
+def choice_set(label: str, classes: Sequence[str], n_choices: int, rng: np.random.Generator) -> list[str]:
+    """The answer buttons of one trial. All classes (the paper's design): fixed class order, so buttons never
+    move. Fewer: the true label plus n-1 distractors drawn at random, in random order."""
+    if n_choices >= len(classes):
+        return list(classes)
+    others = [c for c in classes if c != label]
+    picked = [others[i] for i in rng.choice(len(others), size=n_choices - 1, replace=False)]
+    options = [label, *picked]
+    return [options[i] for i in rng.permutation(len(options))]
+
+
+def _attention_positions(n_trials: int, n_checks: int) -> list[int]:
+    """Evenly spread: check j goes before stimulus trial round((j+1) * n / (k+1)), never first or last."""
+    return [round((j + 1) * n_trials / (n_checks + 1)) for j in range(n_checks)]
+
+
+def participant_trials(
+    participant: int,
+    clips: Sequence[Clip],
+    classes: Sequence[str],
+    kind: DesignKind,
+    n_choices: int,
+    attention_checks: int,
+    design_seed: int,
+) -> dict[str, Any]:
+    """One participant's trial list: stimulus trials in shuffled order, attention checks spread among them."""
+    seed = participant_seed(design_seed, participant)
+    rng = np.random.default_rng(seed)
+    ranks = rotation_ranks(clips)
+    planned: list[dict[str, Any]] = []
+    for clip in clips:
+        conditions = CONDITIONS if kind == "full" else (latin_condition(ranks[clip.clip_id], participant),)
+        for condition in conditions:
+            for frame in clip.frames:
+                planned.append(
+                    {
+                        "kind": "stimulus",
+                        "stimulus_id": frame["stimulus_id"],
+                        "clip_id": clip.clip_id,
+                        "condition": condition,
+                        "label": clip.label,
+                        "image": frame[condition],
+                    }
+                )
+    order = rng.permutation(len(planned))
+    trials: list[dict[str, Any]] = []
+    for number, i in enumerate(order, start=1):
+        trial = planned[i]
+        trial["trial"] = number
+        trial["choices"] = choice_set(trial["label"], classes, n_choices, rng)
+        trials.append(trial)
+    for offset, pos in enumerate(_attention_positions(len(trials), attention_checks)):
+        target = classes[int(rng.integers(len(classes)))]
+        check = {
+            "kind": "attention",
+            "target": target,
+            "choices": choice_set(target, classes, n_choices, rng),
+        }
+        trials.insert(pos + offset, check)
+    return {"participant": str(participant), "seed": seed, "trials": trials}
+
+
+def build_design(
+    clips: Sequence[Clip],
+    classes: Sequence[str],
+    participants: int,
+    kind: DesignKind = "latin",
+    n_choices: int | None = None,
+    attention_checks: int = 2,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Trial lists for participants 1..N (the number a participant is given in the URL: ?participant=N)."""
+    n = len(classes) if n_choices is None else n_choices
+    return [participant_trials(p, clips, classes, kind, n, attention_checks, seed) for p in range(1, participants + 1)]

@@ -1,0 +1,163 @@
+"""Human response CSVs: read, validate against the stimulus set, and say exactly which line is wrong.
+
+One row per trial: `participant, stimulus_id, condition, label, response` (optional `rt_ms`, `trial`);
+`label` and `response` are class names, `condition` is one of `original, body, background`.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from bodyscene.config import CONDITIONS
+from bodyscene.errors import BodySceneError
+from bodyscene.files import read_csv
+
+REQUIRED = ("participant", "stimulus_id", "condition", "label", "response")
+OPTIONAL = ("rt_ms", "trial")
+
+
+@dataclass(frozen=True)
+class Trial:
+    participant: str
+    stimulus_id: str
+    condition: str
+    label: str
+    response: str
+    rt_ms: float | None = None
+    trial: int | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.response == self.label
+
+
+@dataclass(frozen=True)
+class StimulusSet:
+    """What validation needs from a stimulus set: the class names and each stimulus's true class."""
+
+    classes: list[str]
+    labels: dict[str, str]  # stimulus_id -> class name
+    splits: dict[str, str]  # stimulus_id -> split
+    clips: dict[str, str]  # stimulus_id -> clip_id
+    source: str  # where the ids came from, for error messages
+
+
+def load_stimulus_set(stim: str | Path) -> StimulusSet:
+    """STIM/manifest.csv + classes.txt through the stimulus stage's own reader (same checks, same messages)."""
+    from bodyscene.stimuli.manifest import read_stimulus_set
+
+    stimuli = read_stimulus_set(stim)
+    rows = stimuli.rows
+    return StimulusSet(
+        classes=stimuli.classes,
+        labels={r["stimulus_id"]: r["class"] for r in rows},
+        splits={r["stimulus_id"]: r["split"] for r in rows},
+        clips={r["stimulus_id"]: r["clip_id"] for r in rows},
+        source=str(stimuli.root / "manifest.csv"),
+    )
+
+
+def stimulus_set_from_predictions(predictions: list[dict[str, str]], source: str) -> StimulusSet:
+    """Fallback when the manifest is not at hand: the ids and labels the models were evaluated on."""
+    labels = {r["stimulus_id"]: r["label"] for r in predictions}
+    classes = sorted(set(labels.values()) | {r["predicted"] for r in predictions})
+    return StimulusSet(classes, labels, dict.fromkeys(labels, "test"), {s: s for s in labels}, source)
+
+
+def _problem(row: dict[str, str], stim: StimulusSet) -> str | None:
+    """What is wrong with one row (None if nothing), phrased as '<what>; <fix>'."""
+    for col in REQUIRED:
+        if not (row.get(col) or "").strip():
+            return f"empty '{col}'; every trial needs {', '.join(REQUIRED)}"
+    sid, cond = row["stimulus_id"].strip(), row["condition"].strip()
+    label, response = row["label"].strip(), row["response"].strip()
+    if cond not in CONDITIONS:
+        return f"condition '{cond}' is not one of {', '.join(CONDITIONS)}; use one of those spellings"
+    if sid not in stim.labels:
+        return f"unknown stimulus_id '{sid}'; use an id from {stim.source}"
+    for col, name in (("label", label), ("response", response)):
+        if name not in stim.classes:
+            return f"unknown class '{name}' in '{col}'; use a class name from {', '.join(stim.classes)}"
+    if label != stim.labels[sid]:
+        return f"label '{label}' but {sid} is class '{stim.labels[sid]}' in {stim.source}; fix the label"
+    if (row.get("rt_ms") or "").strip():
+        try:
+            float(row["rt_ms"])
+        except ValueError:
+            return f"rt_ms '{row['rt_ms']}' is not a number; write milliseconds or leave it empty"
+    if (row.get("trial") or "").strip() and not row["trial"].strip().lstrip("-").isdigit():
+        return f"trial '{row['trial']}' is not an integer; number trials 1, 2, 3, ... or leave it empty"
+    return None
+
+
+def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
+    """Read and validate every row; the first problem is raised with its line and how many more there are.
+
+    A bad row is not skipped: a silently dropped trial would bias every accuracy computed from the file.
+    """
+    path = Path(path)
+    read_csv(path, required=REQUIRED)  # missing file / missing columns: one error naming them
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    trials: list[Trial] = []
+    problems: list[str] = []
+    seen_items: dict[tuple[str, str, str], int] = {}
+    seen_trials: dict[tuple[str, int], int] = {}
+    for i, row in enumerate(rows):
+        line = i + 2  # 1-based, after the header
+        problem = _problem(row, stim)
+        if problem is None:
+            t = Trial(
+                participant=row["participant"].strip(),
+                stimulus_id=row["stimulus_id"].strip(),
+                condition=row["condition"].strip(),
+                label=row["label"].strip(),
+                response=row["response"].strip(),
+                rt_ms=float(row["rt_ms"]) if (row.get("rt_ms") or "").strip() else None,
+                trial=int(row["trial"]) if (row.get("trial") or "").strip() else None,
+            )
+            item = (t.participant, t.stimulus_id, t.condition)
+            if item in seen_items:
+                problem = (
+                    f"duplicate trial: participant {t.participant} saw {t.stimulus_id} ({t.condition}) "
+                    f"already on line {seen_items[item]}; keep one row per participant, stimulus, condition"
+                )
+            elif t.trial is not None and (t.participant, t.trial) in seen_trials:
+                problem = (
+                    f"duplicate trial: participant {t.participant} trial {t.trial} already on line "
+                    f"{seen_trials[(t.participant, t.trial)]}; number each participant's trials once"
+                )
+            else:
+                seen_items[item] = line
+                if t.trial is not None:
+                    seen_trials[(t.participant, t.trial)] = line
+                trials.append(t)
+        if problem is not None:
+            problems.append(f"{path}:{line}: {problem}")
+    if problems:
+        more = f" ({len(problems) - 1} more problem(s) in this file)" if len(problems) > 1 else ""
+        raise BodySceneError(problems[0] + more)
+    if not trials:
+        raise BodySceneError(f"{path}: no trials; add one row per trial under the header")
+    return trials
+
+
+PREDICTION_COLUMNS = ("model", "condition", "stimulus_id", "label", "predicted")
+
+
+def read_predictions(run: str | Path) -> list[dict[str, str]]:
+    """RUN/predictions.csv rows (`bodyscene evaluate` writes it)."""
+    path = Path(run) / "predictions.csv"
+    if not path.is_file():
+        raise BodySceneError(f"{path}: file not found; run `bodyscene evaluate --run {run}` first")
+    return read_csv(path, required=PREDICTION_COLUMNS)
+
+
+def model_correctness(predictions: list[dict[str, str]]) -> dict[str, dict[tuple[str, str], bool]]:
+    """model -> {(condition, stimulus_id): predicted == label}."""
+    out: dict[str, dict[tuple[str, str], bool]] = {}
+    for r in predictions:
+        out.setdefault(r["model"], {})[(r["condition"], r["stimulus_id"])] = r["predicted"] == r["label"]
+    return out

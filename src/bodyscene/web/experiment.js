@@ -1,0 +1,254 @@
+/* bodyscene human experiment: runs one participant's trial list from design.js (written by
+   `bodyscene human-experiment`), then offers the data as a CSV download and POSTs them to the server's /submit.
+   CSV columns are the humans format of the README: participant, stimulus_id, condition, label, response, rt_ms,
+   trial (label and response are class names). Nothing is randomised here: order, conditions and answer buttons
+   were drawn in Python with the participant's recorded seed. */
+"use strict";
+
+const FIELDS = ["participant", "stimulus_id", "condition", "label", "response", "rt_ms", "trial"];
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function toCsv(rows) {
+  const cell = (v) => {
+    const s = v === null || v === undefined ? "" : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [FIELDS.join(","), ...rows.map((r) => FIELDS.map((f) => cell(r[f])).join(","))].join("\n") + "\n";
+}
+
+/* The participant number: ?participant=N, else the server's next free number (POST assign), else random. */
+async function pickParticipant(design) {
+  const fromUrl = new URLSearchParams(window.location.search).get("participant");
+  if (fromUrl !== null) return fromUrl.trim();
+  if (window.location.protocol !== "file:") {
+    try {
+      const reply = await fetch("assign", { method: "POST" });
+      if (reply.ok) return String((await reply.json()).participant);
+    } catch (e) {
+      /* not served by `bodyscene serve-experiment`: fall through */
+    }
+  }
+  return String(1 + Math.floor(Math.random() * design.participants.length));
+}
+
+function showError(html) {
+  document.body.innerHTML = `<p class="bs-error">${html}</p>`;
+}
+
+(async function main() {
+  const design = window.BODYSCENE_DESIGN;
+  if (!design) {
+    showError("design.js is missing; rebuild the folder with <code>bodyscene human-experiment</code>.");
+    return;
+  }
+  const settings = design.settings;
+  const participant = await pickParticipant(design);
+  const list = design.participants.find((p) => p.participant === participant);
+  if (!list) {
+    showError(
+      `Unknown participant number ${escapeHtml(participant)}: open this page as ` +
+        `index.html?participant=N with N from 1 to ${design.participants.length}.`
+    );
+    return;
+  }
+  const name = (c) => design.display_names[c] || c;
+  const choiceButton = (choice) =>
+    `<button class="jspsych-btn bs-choice" data-label="${escapeHtml(choice)}">${escapeHtml(name(choice))}</button>`;
+  const mainTotal = list.trials.length;
+  let mainDone = 0;
+
+  const jsPsych = initJsPsych({
+    show_progress_bar: true,
+    auto_update_progress_bar: false,
+    message_progress_bar: "Progress",
+    on_finish: () => finish(jsPsych, design, list),
+  });
+  const stepProgress = () => {
+    mainDone += 1;
+    jsPsych.progressBar.progress = Math.min(1, mainDone / mainTotal);
+  };
+  jsPsych.data.addProperties({ participant: participant, participant_seed: list.seed });
+
+  const timeline = [];
+  timeline.push({
+    type: jsPsychPreload,
+    images: [...design.practice.map((t) => t.image), ...list.trials.filter((t) => t.image).map((t) => t.image)],
+    message: "<p>Loading images…</p>",
+  });
+  const consent =
+    settings.consent_html ||
+    `<div class="bs-text"><h2>Action recognition study</h2>
+     <p>You will see photographs of people performing actions and choose which action each one shows.
+     Some images show only the person (the rest is black); others show only the scene, with the person removed.
+     It takes about ${Math.max(1, Math.round((mainTotal * 4) / 60))} minutes.</p>
+     <p>Taking part is voluntary; you may stop at any time by closing this page. We record your answers and
+     response times under a participant number, nothing that identifies you.</p>
+     <p>By clicking "I agree" you confirm that you are 18 or older and agree to take part.</p></div>`;
+  timeline.push({
+    type: jsPsychHtmlButtonResponse,
+    stimulus: consent,
+    choices: ["I agree"],
+    button_html: (c) => `<button class="jspsych-btn" id="bs-consent">${c}</button>`,
+    data: { bs_kind: "consent" },
+  });
+  const timing = settings.time_limit_ms
+    ? `Each image is shown for only ${settings.time_limit_ms} ms, then disappears; answer anyway.`
+    : "Each image stays on screen until you answer.";
+  timeline.push({
+    type: jsPsychInstructions,
+    pages: [
+      `<div class="bs-text"><h2>Instructions</h2><p>In each trial you see one image. Click the button with the
+       action the person is performing (or, when the person has been removed, was most likely performing).</p>
+       <p>${timing} There is no time pressure on the answer, but go with your first impression.</p></div>`,
+      `<div class="bs-text"><p>Now and then a screen asks you to click a particular button: please do exactly
+       that, it tells us you are paying attention.</p><p>${
+         design.practice.length
+           ? `First come ${design.practice.length} practice trials with feedback.`
+           : "There are no practice trials."
+       } Click "Next" to start.</p></div>`,
+    ],
+    show_clickable_nav: true,
+    data: { bs_kind: "instructions" },
+  });
+
+  for (const t of design.practice) {
+    timeline.push({
+      type: jsPsychImageButtonResponse,
+      stimulus: t.image,
+      choices: t.choices,
+      button_html: choiceButton,
+      stimulus_height: settings.image_height,
+      render_on_canvas: false,
+      stimulus_duration: settings.time_limit_ms,
+      prompt: `<p class="bs-question">Practice: which action is this?</p>`,
+      data: { bs_kind: "practice", stimulus_id: t.stimulus_id, label: t.label },
+      on_finish: (data) => {
+        data.bs_response = t.choices[data.response];
+      },
+    });
+    timeline.push({
+      type: jsPsychHtmlButtonResponse,
+      stimulus: () => {
+        const last = jsPsych.data.getLastTrialData().values()[0];
+        return last.bs_response === t.label
+          ? `<p class="bs-feedback-correct">Correct: ${escapeHtml(name(t.label))}.</p>`
+          : `<p class="bs-feedback-wrong">Not quite: this was ${escapeHtml(name(t.label))}.</p>`;
+      },
+      choices: ["Continue"],
+      button_html: (c) => `<button class="jspsych-btn" id="bs-continue">${c}</button>`,
+      data: { bs_kind: "feedback" },
+    });
+  }
+  timeline.push({
+    type: jsPsychHtmlButtonResponse,
+    stimulus: `<div class="bs-text"><p>${design.practice.length ? "The practice is over. " : ""}The real
+               trials start now; there is no feedback. ${mainTotal} screens to go.</p></div>`,
+    choices: ["Start"],
+    button_html: (c) => `<button class="jspsych-btn" id="bs-start">${c}</button>`,
+    data: { bs_kind: "start" },
+  });
+
+  for (const t of list.trials) {
+    if (t.kind === "attention") {
+      timeline.push({
+        type: jsPsychHtmlButtonResponse,
+        stimulus: `<p class="bs-attention" data-target="${escapeHtml(t.target)}">Attention check: please click
+                   <b>${escapeHtml(name(t.target))}</b>.</p>`,
+        choices: t.choices,
+        button_html: choiceButton,
+        data: { bs_kind: "attention", target: t.target },
+        on_finish: (data) => {
+          data.bs_response = t.choices[data.response];
+          stepProgress();
+        },
+      });
+      continue;
+    }
+    timeline.push({
+      type: jsPsychImageButtonResponse,
+      stimulus: t.image,
+      choices: t.choices,
+      button_html: choiceButton,
+      stimulus_height: settings.image_height,
+      render_on_canvas: false,
+      stimulus_duration: settings.time_limit_ms,
+      prompt: `<p class="bs-question">Which action is this?</p>`,
+      data: {
+        bs_kind: "stimulus",
+        stimulus_id: t.stimulus_id,
+        condition: t.condition,
+        label: t.label,
+        trial: t.trial,
+      },
+      on_finish: (data) => {
+        data.bs_response = t.choices[data.response];
+        stepProgress();
+      },
+    });
+  }
+  jsPsych.run(timeline);
+})();
+
+/* End page: the CSV as a download, and the same rows POSTed to the server (when served). */
+async function finish(jsPsych, design, list) {
+  const rows = jsPsych.data
+    .get()
+    .filter({ bs_kind: "stimulus" })
+    .values()
+    .map((d) => ({
+      participant: list.participant,
+      stimulus_id: d.stimulus_id,
+      condition: d.condition,
+      label: d.label,
+      response: d.bs_response,
+      rt_ms: d.rt,
+      trial: d.trial,
+    }));
+  const attention = jsPsych.data
+    .get()
+    .filter({ bs_kind: "attention" })
+    .values()
+    .map((d) => ({ target: d.target, response: d.bs_response, passed: d.target === d.bs_response }));
+  const csv = toCsv(rows);
+  const url = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+  const display = jsPsych.getDisplayElement();
+  display.innerHTML = `<div class="bs-text"><h2>Thank you!</h2>
+    <p id="bs-upload-status" data-state="sending">Saving your responses…</p>
+    <p><a id="bs-download" class="jspsych-btn" href="${url}"
+          download="bodyscene-participant-${escapeHtml(list.participant)}.csv">Download your responses (CSV)</a></p>
+    </div>`;
+  const status = document.getElementById("bs-upload-status");
+  const report = (state, text) => {
+    status.dataset.state = state;
+    status.textContent = text;
+  };
+  if (window.location.protocol === "file:") {
+    report("offline", "Please download the CSV below and send it to the experimenter.");
+    return;
+  }
+  const submission = {
+    format: design.format,
+    participant: list.participant,
+    participant_seed: list.seed,
+    design_seed: design.settings.seed,
+    rows: rows,
+    attention: attention,
+    user_agent: navigator.userAgent,
+    finished_at: new Date().toISOString(),
+  };
+  try {
+    const reply = await fetch("submit", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(submission),
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (reply.ok) report("saved", "Your responses were saved. You may close this page.");
+    else report("failed", `The server did not accept the data (${body.error || reply.status}); please download the CSV below and send it to the experimenter.`);
+  } catch (e) {
+    report("failed", "Could not reach the server; please download the CSV below and send it to the experimenter.");
+  }
+}

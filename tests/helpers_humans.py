@@ -1,0 +1,94 @@
+"""Tiny fake stimulus set + run folder for the human-comparison and report tests (no training needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bodyscene.config import CONDITIONS
+from bodyscene.files import write_csv, write_json
+
+CLASSES = ["jump", "run", "wave"]
+# Exact per-condition accuracies of the two fake models on the test items.
+MODEL_ACCURACY = {
+    "domainnet": {"original": 0.7, "body": 0.8, "background": 0.4},
+    "baseline": {"original": 0.8, "body": 0.3, "background": 0.6},
+}
+MANIFEST_COLUMNS = ["stimulus_id", "clip_id", "class", "label", "split", "frame_index"]
+MANIFEST_COLUMNS += [
+    "original",
+    "body",
+    "background",
+    "mask",
+    "mask_area",
+    "persons",
+    "residual_person",
+    "status",
+]
+
+
+def make_stimuli(root: Path, test_clips: int = 10, images: bool = False, size: int = 64) -> Path:
+    """STIM/ with manifest.csv + classes.txt: `test_clips` test clips per class, one train clip per class."""
+    stim = root / "stim"
+    stim.mkdir(parents=True, exist_ok=True)
+    (stim / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+    rows = []
+    rng = np.random.default_rng(0)
+    for label, cls in enumerate(CLASSES):
+        for split, n in (("train", 1), ("test", test_clips)):
+            for i in range(n):
+                clip = f"{cls}_{split}{i:03d}"
+                sid = f"{clip}_f0000"
+                row = {"stimulus_id": sid, "clip_id": clip, "class": cls, "label": label, "split": split}
+                row |= dict(frame_index=0, mask_area=0.2, persons=1, residual_person=0.0, status="ok")
+                for cond in CONDITIONS:
+                    row[cond] = f"{cond}/{split}/{cls}/{sid}.png"
+                row["mask"] = f"masks/{split}/{cls}/{sid}.png"
+                if images:
+                    for key in (*CONDITIONS, "mask"):
+                        img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+                        (stim / row[key]).parent.mkdir(parents=True, exist_ok=True)
+                        cv2.imwrite(str(stim / row[key]), img)
+                rows.append(row)
+    write_csv(stim / "manifest.csv", rows, MANIFEST_COLUMNS)
+    return stim
+
+
+def make_run(root: Path, stim: Path, seed: int = 1) -> Path:
+    """RUN/ with predictions.csv of two models at MODEL_ACCURACY, results.json, config + model.json each."""
+    run = root / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    manifest = (stim / "manifest.csv").read_text().splitlines()[1:]
+    test = [line.split(",") for line in manifest if line.split(",")[4] == "test"]
+    rng = np.random.default_rng(seed)
+    rows, results = (
+        [],
+        {"classes": len(CLASSES), "chance": 1 / len(CLASSES), "split": "test", "stimuli": str(stim)},
+    )
+    results["models"] = {}
+    results["bootstrap"] = {"resamples": 1000, "seed": 0, "method": "percentile, over stimuli"}
+    for model, accs in MODEL_ACCURACY.items():
+        results["models"][model] = {}
+        for cond in CONDITIONS:
+            k = round(accs[cond] * len(test))
+            right = set(rng.permutation(len(test))[:k].tolist())
+            for i, r in enumerate(test):
+                label = r[2]
+                wrong = [c for c in CLASSES if c != label]
+                pred = label if i in right else wrong[int(rng.integers(len(wrong)))]
+                rows.append(dict(model=model, condition=cond, stimulus_id=r[0], label=label, predicted=pred,
+                                 confidence=0.9))  # fmt: skip
+            results["models"][model][cond] = {
+                "accuracy": k / len(test), "ci95": [k / len(test) - 0.1, k / len(test) + 0.1], "n": len(test),
+                "per_class": {c: 0.5 for c in CLASSES},
+            }  # fmt: skip
+        (run / model).mkdir(exist_ok=True)
+        (run / model / "config.yaml").write_text(f"model:\n  kind: {model}\n  backbone: resnet18\n")
+        write_json(run / model / "model.json", {"kind": model, "backbone": "resnet18", "classes": CLASSES,
+                                                "stimuli": str(stim)})  # fmt: skip
+    write_csv(run / "predictions.csv", rows, ["model", "condition", "stimulus_id", "label", "predicted",
+                                              "confidence"])  # fmt: skip
+    write_json(run / "results.json", results)
+    return run

@@ -1,0 +1,140 @@
+"""Shared by tests/test_web_*.py: a tiny stimulus set, a built experiment folder, a server in a thread."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from bodyscene.config import CONDITIONS
+from bodyscene.files import write_csv
+from bodyscene.humans.experiment import JSPSYCH_FILES, ExperimentConfig, build_experiment, jspsych_dir
+
+CLASSES = ("clap", "jump", "run", "wave")
+MANIFEST_FIELDS = [
+    "stimulus_id", "clip_id", "class", "label", "split", "frame_index", "original", "body", "background",
+    "mask", "mask_area", "persons", "residual_person", "status",
+]  # fmt: skip
+
+
+def make_stimulus_set(root: Path, test_clips: int = 3, train_clips: int = 1, size: int = 64) -> Path:
+    """4 classes x `test_clips` test clips (+ train clips for practice), one frame each, all 3 conditions."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+    rows = []
+    for label, name in enumerate(CLASSES):
+        for split, n in (("test", test_clips), ("train", train_clips)):
+            for k in range(n):
+                clip_id = f"{name}_{split}{k}"
+                sid = f"{clip_id}_f0000"
+                colour = np.array([40 * label + 30, 50 * k + 40, 200 - 40 * label], np.uint8)
+                frame = np.zeros((size, size, 3), np.uint8) + colour
+                mask = np.zeros((size, size), np.uint8)
+                cv2.rectangle(mask, (20, 10), (40, 60), 255, -1)
+                body = np.where(mask[..., None] > 0, 255 - frame, 0).astype(np.uint8)
+                images = {
+                    "original": np.where(mask[..., None] > 0, body, frame),
+                    "body": body,
+                    "background": frame,
+                }
+                row = {"stimulus_id": sid, "clip_id": clip_id, "class": name, "label": label, "split": split}
+                for cond in CONDITIONS:
+                    rel = f"{cond}/{split}/{name}/{sid}.png"
+                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                    cv2.imwrite(str(root / rel), images[cond])
+                    row[cond] = rel
+                row.update(
+                    frame_index=0, mask=f"masks/{split}/{name}/{sid}.png", mask_area=0.15, persons=1,
+                    residual_person=0.0, status="ok",
+                )  # fmt: skip
+                rows.append(row)
+    write_csv(root / "manifest.csv", rows, MANIFEST_FIELDS)
+    return root
+
+
+def need_jspsych() -> Path:
+    modules = jspsych_dir()
+    if not all((modules / rel).is_file() for rel in JSPSYCH_FILES):
+        pytest.skip(f"jsPsych not installed in {modules}: run `make install` (or `npm ci --prefix web`; needs npm)")
+    return modules
+
+
+def build(tmp: Path, **settings: Any) -> tuple[Path, dict[str, Any]]:
+    """A built experiment folder (3 participants by default) and its design."""
+    need_jspsych()
+    stim = make_stimulus_set(tmp / "stim")
+    cfg = ExperimentConfig(**{"participants": 3, "practice": 2, "attention_checks": 1, **settings})
+    out = tmp / "experiment"
+    build_experiment(stim, out, cfg)
+    return out, json.loads((out / "design.json").read_text())
+
+
+@contextmanager
+def running_server(folder: Path) -> Iterator[str]:
+    """serve-experiment's server on a free localhost port, in a thread; yields its base URL."""
+    from bodyscene.humans.server import make_server
+
+    server = make_server(folder, port=0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def request(url: str, data: bytes | None = None, method: str | None = None) -> tuple[int, bytes]:
+    """(status, body) without raising on 4xx/5xx."""
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def valid_submission(design: dict[str, Any], participant: str = "1") -> dict[str, Any]:
+    """What the page would POST for `participant` answering every trial with its first choice."""
+    plan = next(p for p in design["participants"] if p["participant"] == participant)
+    rows = [
+        {
+            "participant": participant,
+            "stimulus_id": t["stimulus_id"],
+            "condition": t["condition"],
+            "label": t["label"],
+            "response": t["choices"][0],
+            "rt_ms": 812,
+            "trial": t["trial"],
+        }  # fmt: skip
+        for t in plan["trials"]
+        if t["kind"] == "stimulus"
+    ]
+    attention = [
+        {"target": t["target"], "response": t["target"], "passed": True}
+        for t in plan["trials"]
+        if t["kind"] == "attention"
+    ]
+    return {
+        "participant": participant,
+        "participant_seed": plan["seed"],
+        "rows": rows,
+        "attention": attention,
+    }
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root (and under root's parent, where a traversal would land), with its bytes."""
+    return {str(p.relative_to(root.parent)): p.read_bytes() for p in root.parent.rglob("*") if p.is_file()}
