@@ -75,7 +75,16 @@ def synth(
 def prepare(
     data: Annotated[Path, typer.Option(help="data folder (e.g. written by `bodyscene synth`)")],
     out: Annotated[Path, typer.Option(help="stimulus-set folder to write")],
-    segmenter: Annotated[str | None, typer.Option(help="person segmenter: ground-truth")] = None,
+    segmenter: Annotated[
+        str | None, typer.Option(help="mediapipe (offline default), yolo (--weights), ground-truth, auto")
+    ] = None,
+    layout: Annotated[str | None, typer.Option(help="data layout: list, haa500 or folders")] = None,
+    classes: Annotated[str | None, typer.Option(help="comma-separated subset of classes")] = None,
+    weights: Annotated[Path | None, typer.Option(help="YOLOv8-seg .pt file for --segmenter yolo")] = None,
+    split_file: Annotated[Path | None, typer.Option(help="folders layout: CSV path,split")] = None,
+    every: Annotated[int | None, typer.Option(help="sample every k-th frame (instead of N evenly)")] = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    shard: Annotated[str | None, typer.Option(help="i/n: do the i-th of n parts of the clip list")] = None,
     frames_per_clip: Annotated[int | None, typer.Option(help="frames sampled per training clip")] = None,
     eval_frames_per_clip: Annotated[int | None, typer.Option(help="frames per val/test clip")] = None,
     dilation: Annotated[float | None, typer.Option(help="mask scale about its centroid (paper: 1.2)")] = None,
@@ -92,13 +101,24 @@ def prepare(
             eval_frames_per_clip=eval_frames_per_clip,
             dilation=dilation,
             inpaint=inpaint,
+            layout=layout,
+            classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
+            weights=str(weights) if weights else None,
+            split_file=str(split_file) if split_file else None,
+            every_k=every,
         )
     )
     cfg = _config(config, set_, {"prepare": extra})
     from bodyscene.stimuli.make import prepare as run_prepare
 
-    summary = run_prepare(data, out, cfg.prepare)
+    summary = run_prepare(data, out, cfg.prepare, workers=workers, shard=shard)
+    if not summary.get("complete", True):
+        console.print(f"[yellow]shard {shard} done[/]; {summary['pending_clips']} clips wait for other shards")
+        return
     console.print(f"[green]wrote[/] {summary['stimuli']} stimuli to {out} (skipped {summary['skipped']})")
+    console.print(f"quality: {summary['quality_line']}; contact sheet: {out / 'contact_sheet.png'}")
+    if summary["errors"]:
+        console.print(f"[yellow]{summary['errors']} videos could not be decoded[/]: see {out / 'errors.csv'}")
 
 
 @app.command()

@@ -37,7 +37,16 @@ class SynthConfig(StrictModel):
 
 
 class PrepareConfig(StrictModel):
-    segmenter: str = "ground-truth"
+    # "auto": ground-truth when DATA/masks/ exists (the synthetic benchmark), else mediapipe (the offline default)
+    segmenter: str = "auto"
+    segmenter_options: dict[str, Any] = Field(default_factory=dict, description="e.g. {conf: 0.3, imgsz: 640}")
+    weights: str | None = Field(None, description="local .pt for --segmenter yolo")
+    layout: Literal["list", "haa500", "folders"] = "list"
+    classes: list[str] | None = Field(None, description="a subset of class names (in this order)")
+    split_file: str | None = Field(None, description="folders layout: CSV path,split (else a seeded split)")
+    split_seed: int = 0
+    every_k: int | None = Field(None, ge=1, description="sample every k-th frame instead of N evenly spaced")
+    residual: bool = Field(True, description="re-segment each background-only frame (residual_person)")
     frames_per_clip: int = Field(1, ge=1, description="frames sampled per training clip (the paper: 1)")
     eval_frames_per_clip: int = Field(1, ge=1, description="frames sampled per val/test clip")
     dilation: float = Field(1.2, ge=1.0, le=3.0, description="body mask scale about its centroid (paper: 1.2)")
