@@ -105,7 +105,10 @@ def prepare(
 def train(
     stimuli: Annotated[Path, typer.Option(help="stimulus set written by `bodyscene prepare`")],
     model: Annotated[str, typer.Option(help="baseline or domainnet")],
-    run: Annotated[Path, typer.Option(help="run folder; the model goes to RUN/<name>/")],
+    run: Annotated[
+        # --run-dir: under torchrun, whose parser takes `--run` for an abbreviation of its own --run-path
+        Path, typer.Option("--run", "--run-dir", help="run folder; the model goes to RUN/<name>/")
+    ],
     name: Annotated[str | None, typer.Option(help="model folder name (default: the model kind)")] = None,
     backbone: Annotated[str | None, typer.Option(help="resnet18, resnet50, ...")] = None,
     condition: Annotated[str | None, typer.Option(help="baseline's training condition")] = None,
