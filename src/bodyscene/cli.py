@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -133,7 +134,8 @@ def train(
     from bodyscene.train.run import train_model
 
     out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume, overwrite=overwrite)
-    console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
+        console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
 
 
 @app.command()
