@@ -1,8 +1,12 @@
 """ActionModule: on-device input preparation (one shared affine, in-place normalisation), channels_last, weights."""
 
+import sys
+
+import pytest
 import torch
 import torch.nn.functional as F
 
+from bodyscene.cli import main
 from bodyscene.train.module import IMAGENET_MEAN, IMAGENET_STD, ActionModule, random_affine
 
 CLASSES = ["a", "b", "c"]
@@ -64,3 +68,27 @@ def test_pretrained_weights_reach_both_streams_and_the_head_fits_the_classes(tmp
         assert torch.equal(stream.conv1.weight, state["conv1.weight"])
         assert torch.equal(stream.layer4[1].bn2.running_var, state["layer4.1.bn2.running_var"])
         assert stream.fc.out_features == 3
+
+
+def test_safetensors_weights_load_too(tmp_path):
+    from safetensors.torch import save_file
+    from torchvision.models import resnet18
+
+    state = {k: v.contiguous() for k, v in resnet18(num_classes=1000).state_dict().items()}
+    save_file(state, str(tmp_path / "r18.safetensors"))
+    m = ActionModule(
+        {"kind": "baseline", "backbone": "resnet18", "pretrained": str(tmp_path / "r18.safetensors")}, {}, CLASSES
+    )
+    assert torch.equal(m.net.backbone.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])
+
+
+def test_train_with_a_wrong_pretrained_file_is_one_line_and_exit_2(tiny_stimuli, tmp_path, monkeypatch, capsys):
+    torch.save({"conv1.weight": torch.zeros(3)}, tmp_path / "other.pth")
+    args = ["train", "--stimuli", str(tiny_stimuli), "--model", "baseline", "--run", str(tmp_path / "r"),
+            "--backbone", "resnet18", "--pretrained", str(tmp_path / "other.pth")]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["bodyscene", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "other.pth: weights do not match resnet18" in err
+    assert "Traceback" not in err
