@@ -73,6 +73,9 @@ class TrainConfig(StrictModel):
     balanced: bool = Field(True, description="class-balanced sampling")
     image_size: int = Field(224, ge=16, le=1024)
     augment: bool = True
+    stream_dropout: float = Field(
+        0.0, ge=0.0, le=1.0, description="DomainNet: P(a training sample's body or background input is black)"
+    )
     seed: int = 0
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes (per GPU process)")
     precision: Precision = Field("32-true", description="'auto': bf16-mixed where the GPU supports it")

@@ -66,15 +66,32 @@ class ActionModule(L.LightningModule):
             theta = random_affine(n, self._augment_rng).to(self.device)
             size = batch[self.net.inputs[0]].shape
             grid = F.affine_grid(theta, [n, 3, size[-2], size[-1]], align_corners=False)
+        blank = self._blank_streams(batch["label"].shape[0]) if self.training else {}
         fmt = torch.channels_last if self.train_cfg.channels_last else torch.contiguous_format
         for name in self.net.inputs:
-            if grid is None:  # change the layout while still uint8 (4x fewer bytes); .float() keeps it
-                x = batch[name].contiguous(memory_format=fmt).float()
-            else:
-                x = F.grid_sample(batch[name].float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+            # without resampling, change the layout while still uint8 (4x fewer bytes); .float() keeps it
+            x = (batch[name] if grid is not None else batch[name].contiguous(memory_format=fmt)).float()
+            if name in blank:
+                x.mul_(blank[name].view(-1, 1, 1, 1))
+            if grid is not None:
+                x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
                 x = x.contiguous(memory_format=fmt)
             out[name] = x.mul_(self.scale).sub_(self.shift)
         return out
+
+    def _blank_streams(self, n: int) -> dict[str, torch.Tensor]:
+        """Stream dropout: per sample, with probability p/2 each, black out the body or the background input.
+
+        At test time a body-only stimulus reaches the background stream as a black frame (and a background-only
+        one the body stream). A stream never trained on black frames answers them with confident, arbitrary logits
+        that swamp the other stream's; seeing a few in training teaches it that a black frame carries no evidence.
+        Off (0) in the paper's recipe; see README, "The embedded benchmark".
+        """
+        p = self.train_cfg.stream_dropout
+        if p == 0 or self.model_cfg.kind != "domainnet":
+            return {}
+        u = torch.rand(n, generator=self._augment_rng).to(self.device)
+        return {"body": (u >= p / 2).float(), "background": ((u < p / 2) | (u >= p)).float()}
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         outputs = self(batch)
