@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -125,7 +126,10 @@ def prepare(
 def train(
     stimuli: Annotated[Path, typer.Option(help="stimulus set written by `bodyscene prepare`")],
     model: Annotated[str, typer.Option(help="baseline or domainnet")],
-    run: Annotated[Path, typer.Option(help="run folder; the model goes to RUN/<name>/")],
+    run: Annotated[
+        # --run-dir: under torchrun, whose parser takes `--run` for an abbreviation of its own --run-path
+        Path, typer.Option("--run", "--run-dir", help="run folder; the model goes to RUN/<name>/")
+    ],
     name: Annotated[str | None, typer.Option(help="model folder name (default: the model kind)")] = None,
     backbone: Annotated[str | None, typer.Option(help="resnet18, resnet50, ...")] = None,
     condition: Annotated[str | None, typer.Option(help="baseline's training condition")] = None,
@@ -150,7 +154,8 @@ def train(
     from bodyscene.train.run import train_model
 
     out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume, overwrite=overwrite)
-    console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
+        console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
 
 
 @app.command()

@@ -14,6 +14,7 @@ CONFIG_DIR = Path(__file__).parent / "configs"  # packaged configs: demo.yaml, p
 CONDITIONS: tuple[str, ...] = ("original", "body", "background")
 Condition = Literal["original", "body", "background"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+Precision = Literal["auto", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true"]
 
 
 class StrictModel(BaseModel):
@@ -86,10 +87,15 @@ class TrainConfig(StrictModel):
         0.0, ge=0.0, le=1.0, description="DomainNet: P(a training sample's body or background input is black)"
     )
     seed: int = 0
-    num_workers: int = Field(0, ge=0)
-    precision: str = "32-true"
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes (per GPU process)")
+    precision: Precision = Field("32-true", description="'auto': bf16-mixed where the GPU supports it")
+    channels_last: bool = Field(True, description="NHWC memory format for model and inputs (faster convs with AMP)")
+    cache_dir: Path | None = Field(None, description="decoded-frame cache; None: STIM/cache")
     accelerator: str = "auto"
-    devices: int | str = "auto"
+    devices: int | str = Field("auto", description="devices per node; under torchrun: LOCAL_WORLD_SIZE")
+    num_nodes: int | Literal["auto"] = Field("auto", description="under torchrun: WORLD_SIZE / LOCAL_WORLD_SIZE")
+    strategy: str = Field("auto", description="Lightning strategy; 'ddp' when torchrun starts several processes")
+    log_draws: bool = Field(False, description="write RUN/<name>/draws/rank<r>.csv: the training items each rank drew")
     deterministic: bool = False
 
 
