@@ -16,7 +16,7 @@ from bodyscene.train.datamodule import StimulusDataModule, load_image
 @pytest.fixture
 def stimuli(tiny_stimuli, tmp_path):
     """A private copy: these tests rewrite images and fill STIM/cache."""
-    return shutil.copytree(tiny_stimuli, tmp_path / "stimuli")
+    return shutil.copytree(tiny_stimuli, tmp_path / "stimuli", ignore=shutil.ignore_patterns("cache"))
 
 
 def cache_files(folder):
