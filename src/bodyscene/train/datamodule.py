@@ -12,7 +12,7 @@ import cv2
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, WeightedRandomSampler
 
 from bodyscene.errors import BodySceneError
 from bodyscene.stimuli.frontend import model_inputs
@@ -67,13 +67,41 @@ class StimulusDataset(Dataset):
         return item
 
 
+def epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """A seed for one epoch of one random stream (0: sampling order, 1: augmentation), mixed by SeedSequence."""
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1, np.uint32)[0])
+
+
+class _EpochSeeded:
+    """Lightning calls sampler.set_epoch(e) before every epoch. Reseeding from (seed, e) there makes epoch e draw
+    the same order whether the run went straight through or was resumed from a checkpoint (one long stream would
+    restart at epoch 0's order after a resume)."""
+
+    seed: int
+    generator: torch.Generator
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(epoch_seed(self.seed, epoch, 0))
+
+
+class EpochWeightedSampler(_EpochSeeded, WeightedRandomSampler):
+    def __init__(self, weights: torch.Tensor, seed: int):
+        super().__init__(weights, num_samples=len(weights), replacement=True, generator=torch.Generator())
+        self.seed = seed
+        self.set_epoch(0)
+
+
+class EpochRandomSampler(_EpochSeeded, RandomSampler):
+    def __init__(self, data: Dataset, seed: int):
+        super().__init__(data, generator=torch.Generator())
+        self.seed = seed
+        self.set_epoch(0)
+
+
 def balanced_sampler(labels: torch.Tensor, num_classes: int, seed: int) -> WeightedRandomSampler:
     """Draws every class equally often in expectation, whatever the class sizes (weight 1 / class count)."""
     counts = torch.bincount(labels, minlength=num_classes).clamp(min=1).double()
-    weights = (1.0 / counts)[labels]
-    return WeightedRandomSampler(
-        weights, num_samples=len(labels), replacement=True, generator=torch.Generator().manual_seed(seed)
-    )
+    return EpochWeightedSampler((1.0 / counts)[labels], seed)
 
 
 class StimulusDataModule(L.LightningDataModule):
@@ -114,7 +142,7 @@ class StimulusDataModule(L.LightningDataModule):
             raise BodySceneError(f"{self.stimuli.root}: the train split is empty; prepare a set with training clips")
         if self.balanced:
             return self._loader(data, sampler=balanced_sampler(data.labels, len(self.classes), self.seed))
-        return self._loader(data, shuffle=True, generator=torch.Generator().manual_seed(self.seed))
+        return self._loader(data, sampler=EpochRandomSampler(data, self.seed))
 
     def val_dataloader(self) -> DataLoader | list:
         data = self.dataset("val")

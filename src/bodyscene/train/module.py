@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from bodyscene.config import ModelConfig, TrainConfig
 from bodyscene.models import build_model
 from bodyscene.models.loss import total_loss
+from bodyscene.train.datamodule import epoch_seed
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -42,6 +43,10 @@ class ActionModule(L.LightningModule):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.net(*[batch[name] for name in self.net.inputs])
+
+    def on_train_epoch_start(self) -> None:
+        # Augmentation drawn from (seed, epoch), not one stream: a resumed run augments epoch e as an unbroken run does.
+        self._augment_rng.manual_seed(epoch_seed(self.train_cfg.seed, self.current_epoch, 1))
 
     def on_after_batch_transfer(self, batch: dict[str, torch.Tensor], dataloader_idx: int) -> dict[str, torch.Tensor]:
         """uint8 -> normalised float on the device; in training, one random affine per sample shared by its inputs."""
