@@ -7,6 +7,7 @@ sleeping a fixed time.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import random
@@ -117,7 +118,8 @@ def _epoch0_done(model_dir: Path) -> bool:
     metrics = model_dir / "metrics.csv"
     if not (model_dir / "checkpoints" / "last.ckpt").is_file() or not metrics.is_file():
         return False
-    return any(line.startswith("0,") and line.split(",")[2] for line in metrics.read_text().splitlines()[1:])
+    with metrics.open(newline="") as f:
+        return any(r["epoch"] == "0" and r.get("train/loss") for r in csv.DictReader(f))
 
 
 @pytest.mark.slow
@@ -145,3 +147,24 @@ def test_train_killed_mid_epoch_then_resumed_equals_an_uninterrupted_run(tiny_st
     # every epoch's metrics, once each, with the same numbers
     assert (killed / "baseline" / "metrics.csv").read_text() == (reference / "baseline" / "metrics.csv").read_text()
     assert not list((killed / "baseline").rglob("*.tmp"))
+
+
+def test_a_resumed_metrics_log_keeps_the_checkpointed_epochs_and_drops_the_cut_short_one(tmp_path):
+    """Unit check of the rule the kill test relies on, at the one place where timing decides what is on disk:
+    the killed run flushed epoch 1's validation row, but died before epoch 1's checkpoint."""
+    from bodyscene.train.metrics_log import ResumableCSVLogger
+
+    folder = tmp_path / "baseline"
+    folder.mkdir()
+    (folder / "metrics.csv").write_text(
+        "epoch,step,train/loss,val/acc\n0,3,,0.25\n0,3,1.2,\n1,7,,0.5\n"  # the last row: epoch 1, cut short
+    )
+    logger = ResumableCSVLogger(tmp_path, "baseline", keep_through_epoch=0)
+    logger.log_metrics({"epoch": 1, "val/acc": 0.75}, step=7)
+    logger.log_metrics({"epoch": 1, "train/loss": 0.9}, step=7)
+    assert (folder / "metrics.csv").read_text() == (
+        "epoch,step,train/loss,val/acc\n0,3,,0.25\n0,3,1.2,\n1,7,,0.75\n1,7,0.9,\n"
+    )
+    fresh = ResumableCSVLogger(tmp_path, "baseline")  # not resuming: a new run starts a new file
+    fresh.log_metrics({"epoch": 0, "val/acc": 0.5}, step=3)
+    assert (folder / "metrics.csv").read_text() == "epoch,step,val/acc\n0,3,0.5\n"
