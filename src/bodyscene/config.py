@@ -165,8 +165,11 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 def _has_path(data: Any, loc: tuple) -> bool:
     """Whether the nested dict/list `data` has the key path `loc` (a pydantic error location)."""
     for key in loc:
-        found = key in data if isinstance(data, dict) else isinstance(key, int) and key < len(data or [])
-        if not found or not isinstance(data, dict | list):
+        if isinstance(data, dict):
+            found = key in data
+        else:
+            found = isinstance(data, list) and isinstance(key, int) and key < len(data)
+        if not found:
             return False
         data = data[key]
     return True
