@@ -222,3 +222,97 @@ def test_prepare_on_a_full_disk_stops_with_one_line_keeps_finished_clips_and_res
     prepare(tiny_data, out, PrepareConfig(frames_per_clip=2))
     assert all((out / ".progress" / name).read_bytes() == data for name, data in records.items())
     assert (out / "manifest.csv").read_bytes() == (tiny_stimuli / "manifest.csv").read_bytes()
+
+
+# --- videos and lists (after the seg branch: data/video.py, data/readers.py; unit tests in test_video.py) ---
+
+
+def _audio_only(path):
+    import av
+
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=8000)
+        stream.layout = "mono"
+        for _ in range(4):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate = 8000
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def _zero_length(path):
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        container.start_encoding()
+
+
+def test_broken_videos_among_many_are_skipped_recorded_and_the_run_goes_on(tiny_data, tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    videos = data / "videos"
+    (videos / "wave" / "wave_test_000.mp4").write_bytes(b"")  # empty file
+    whole = (videos / "jump" / "jump_test_000.mp4").read_bytes()
+    (videos / "jump" / "jump_test_000.mp4").write_bytes(whole[: len(whole) // 3])  # truncated
+    _audio_only(videos / "squat" / "squat_test_000.mp4")  # no video stream
+    _zero_length(videos / "kick" / "kick_test_000.mp4")  # zero-length clip
+    out = tmp_path / "stim"
+    monkeypatch.setattr(sys, "argv", ["bodyscene", "prepare", "--data", str(data), "--out", str(out)])
+    try:
+        main()
+    except SystemExit as e:
+        assert e.code in (0, None), capsys.readouterr().err
+    errors = {r["clip_id"]: r["reason"] for r in files.read_csv(out / "errors.csv")}
+    assert set(errors) == {"wave_test_000", "jump_test_000", "squat_test_000", "kick_test_000"}
+    assert "wave_test_000.mp4: empty file" in errors["wave_test_000"]
+    assert "squat_test_000.mp4: no video stream" in errors["squat_test_000"]
+    assert "kick_test_000.mp4: " in errors["kick_test_000"]
+    assert all("\n" not in r and ";" in r for r in errors.values())  # one line each, with the fix
+    assert {r["clip_id"] for r in skipped_rows(out)} >= set(errors)
+    stim = read_stimulus_set(out)
+    assert len(stim.split("test")) == 4 and len(stim.split("train")) == 16  # every other clip is there
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        (
+            "videos/wave/wave_train_000.mp4 0",
+            "splits/test.txt:9: clip 'wave_train_000' listed twice (also in train.txt)",
+        ),
+        ("videos/dance/dance_000.mp4 7", "splits/test.txt:9: label 7 is not a class index 0..3 of classes.txt"),
+        ("videos/dance/dance_000.mp4 dance", "splits/test.txt:9: expected 'relative/path label'"),
+    ],
+)
+def test_list_mistakes_stop_before_any_work_with_file_and_line(
+    tiny_data, tmp_path, monkeypatch, capsys, line, expected
+):
+    """A bad annotation line is fatal, not skipped: caught in a second, before hours of work, and a skipped line
+    would silently change the data set."""
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    with open(data / "splits" / "test.txt", "a") as f:
+        f.write(line + "\n")
+    code, err = run_cli(monkeypatch, capsys, "prepare", "--data", data, "--out", tmp_path / "stim")
+    assert code == 2 and expected in err
+    assert not (tmp_path / "stim").exists()
+
+
+def test_a_class_folder_with_no_clips_is_named(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "folders"
+    frames = [np.full((64, 64, 3), 100, np.uint8)] * 4
+    for name in ("run", "walk"):
+        for i in range(3):
+            write_video(root / name / f"{name}_{i}.mp4", frames)
+    (root / "swim").mkdir()  # a download that never arrived
+    args = ["prepare", "--data", root, "--out", tmp_path / "stim", "--layout", "folders", "--segmenter", "mediapipe"]
+    code, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 2 and f"{root / 'swim'}: class folder with no videos; add its clips, remove it" in err
+    from bodyscene.data.readers import read_folders
+
+    classes, clips = read_folders(root, classes=["run", "walk"])  # choosing the classes leaves it out
+    assert classes == ["run", "walk"] and len(clips) == 6
