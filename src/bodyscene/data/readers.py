@@ -155,7 +155,9 @@ def read_folders(
     empty = [p for p in folders if p.name not in names and (not classes or p.name in classes)]
     if empty:
         more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
-        raise BodySceneError(f"{empty[0]}: class folder with no videos{more}; add its clips, remove it, or pick --classes")
+        raise BodySceneError(
+            f"{empty[0]}: class folder with no videos{more}; add its clips, remove it, or pick --classes"
+        )
     names = _subset(names, classes, root)
     given: dict[str, str] | None = None
     if split_file is not None:
