@@ -183,6 +183,14 @@ def test_an_output_folder_that_cannot_be_created_names_it(tmp_path, monkeypatch,
     assert code == 2 and f"{blocker / 'run' / 'baseline'}: cannot write here" in err
 
 
+def test_outputs_get_the_mode_open_would_give_not_mkstemps_0600(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = files.write_json(tmp_path / "results.json", {"a": 1})
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # 0644 under the usual umask 022
+    assert files._NEW_FILE_MODE == 0o666 & ~umask
+
+
 def _fail_fsync_after(monkeypatch, n_ok: int) -> None:
     """os.fsync succeeds n_ok times, then fails as a full disk does (ENOSPC)."""
     real, calls = os.fsync, {"n": 0}

@@ -14,11 +14,14 @@ from typing import Any
 from bodyscene.errors import BodySceneError
 
 
-def _new_file_mode() -> int:
-    """0666 minus the umask: what open() would give; mkstemp's own 0600 would hide results from a group."""
+def _read_umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+# Read once, at import: os.umask can only be read by setting it, which would race with the PNG writer threads.
+_NEW_FILE_MODE = 0o666 & ~_read_umask()  # what open() gives; mkstemp's own 0600 would hide results from a group
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -35,7 +38,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         raise BodySceneError(f"{path.parent}: cannot write here ({e.strerror}); choose a writable --out") from e
     try:
         with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), _new_file_mode())
+            os.fchmod(f.fileno(), _NEW_FILE_MODE)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
