@@ -348,3 +348,8 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]; rerun the same command to resume")
         sys.exit(130)
+    except OSError as e:  # a path we could not read or write that no stage turned into a BodySceneError
+        where = e.filename or "a file"
+        console.print(f"[red]error:[/] {where}: {e.strerror or e}; check the path, its permissions and free space",
+                      highlight=False, soft_wrap=True)  # fmt: skip
+        sys.exit(2)

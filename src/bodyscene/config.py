@@ -181,14 +181,28 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _has_path(data: Any, loc: tuple) -> bool:
+    """Whether the nested dict/list `data` has the key path `loc` (a pydantic error location)."""
+    for key in loc:
+        if isinstance(data, dict):
+            found = key in data
+        else:
+            found = isinstance(data, list) and isinstance(key, int) and key < len(data)
+        if not found:
+            return False
+        data = data[key]
+    return True
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Defaults < YAML file < overrides (from the command line)."""
+    """Defaults < YAML file < overrides (from the command line). An error names where the bad value came from."""
     data = load_yaml(path) if path is not None else {}
-    source = str(path) if path is not None else "command line"
-    if overrides:
-        data = merge(data, overrides)
-        source = f"{path} + command line" if path is not None else "command line"
-    return validate(RunConfig, data, source)
+    merged = merge(data, overrides) if overrides else data
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as e:
+        from_command_line = path is None or _has_path(overrides or {}, tuple(e.errors()[0]["loc"]))
+        raise BodySceneError(_describe(e, "command line" if from_command_line else str(resolve_config(path)))) from e
 
 
 def dump_config(cfg: StrictModel) -> str:

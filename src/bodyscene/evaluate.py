@@ -16,6 +16,7 @@ from rich.table import Table
 from bodyscene.config import CONDITIONS, EvaluateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_csv, write_json
+from bodyscene.train.checkpoint import load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.module import ActionModule
 
@@ -42,8 +43,8 @@ def load_trained(model_dir: Path, which: str = "best") -> ActionModule:
         ckpt = model_dir / "checkpoints" / "last.ckpt"
     if not ckpt.is_file():
         raise BodySceneError(f"{model_dir}: no checkpoint; train it with `bodyscene train --run {model_dir.parent}`")
+    state = load_checkpoint_file(ckpt)  # torch.load(weights_only=True); one-line error if unsafe or unreadable
     try:
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
         hp = state["hyper_parameters"]
         hp["model"] = {**hp["model"], "pretrained": None}  # the weights come from the checkpoint
         module = ActionModule(hp["model"], hp["train"], hp["classes"])
@@ -51,7 +52,10 @@ def load_trained(model_dir: Path, which: str = "best") -> ActionModule:
     except BodySceneError:
         raise
     except Exception as e:  # noqa: BLE001 - a checkpoint that does not load is one user-facing error
-        raise BodySceneError(f"{ckpt}: not a bodyscene checkpoint ({type(e).__name__}: {e}); retrain the model") from e
+        detail = (str(e).strip().splitlines() or [""])[0][:200]  # torch's messages span lines; keep the first
+        raise BodySceneError(
+            f"{ckpt}: not a bodyscene checkpoint ({type(e).__name__}: {detail}); retrain the model"
+        ) from e
     return module.eval()
 
 

@@ -14,8 +14,22 @@ from typing import Any
 from bodyscene.errors import BodySceneError
 
 
+def _read_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+# Read once, at import: os.umask can only be read by setting it, which would race with the PNG writer threads.
+_NEW_FILE_MODE = 0o666 & ~_read_umask()  # what open() gives; mkstemp's own 0600 would hide results from a group
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write to a temp file in the same folder, fsync, then rename over `path`."""
+    """Write to a temp file in the same folder, fsync, then rename over `path`.
+
+    A kill at any moment leaves either the old file or the new one, never a mix; a failed write (a full disk)
+    removes the temp file and leaves the old file as it was.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +38,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         raise BodySceneError(f"{path.parent}: cannot write here ({e.strerror}); choose a writable --out") from e
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), _NEW_FILE_MODE)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -34,6 +49,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             raise BodySceneError(f"{path}: write failed ({e.strerror}); free space or choose another --out") from e
         raise
     return path
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> int:
+    """Delete the temp files (`.NAME.XXXX.tmp`) that a killed atomic write left under `folder`; returns how many."""
+    n = 0
+    for tmp in Path(folder).rglob(".*.tmp"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            n += 1
+    return n
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

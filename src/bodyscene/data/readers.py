@@ -147,9 +147,17 @@ def read_folders(
     root = Path(root)
     if not root.is_dir():
         raise BodySceneError(f"{root}: data folder not found; pass a folder holding one subfolder per class")
-    names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and _videos(p))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    names = [p.name for p in folders if _videos(p)]
     if not names:
         raise BodySceneError(f"{root}: no class folders with videos; expected ROOT/<class>/<clip>.mp4")
+    # an empty class folder is most often a failed download: dropping it silently would renumber the labels
+    empty = [p for p in folders if p.name not in names and (not classes or p.name in classes)]
+    if empty:
+        more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
+        raise BodySceneError(
+            f"{empty[0]}: class folder with no videos{more}; add its clips, remove it, or pick --classes"
+        )
     names = _subset(names, classes, root)
     given: dict[str, str] | None = None
     if split_file is not None:

@@ -28,7 +28,14 @@ from bodyscene.config import PrepareConfig
 from bodyscene.data.readers import Clip, read_clips
 from bodyscene.data.video import count_frames, read_frames, sample_indices
 from bodyscene.errors import BodySceneError
-from bodyscene.files import atomic_write_bytes, atomic_write_text, read_json, write_csv, write_json
+from bodyscene.files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    read_json,
+    remove_stale_temps,
+    write_csv,
+    write_json,
+)
 from bodyscene.segment import FrameRef, Segmenter, get_segmenter
 from bodyscene.stimuli.manifest import MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
 from bodyscene.stimuli.masks import make_background_only, make_body_only
@@ -36,6 +43,7 @@ from bodyscene.stimuli.quality import contact_sheet, format_summary, quality_sum
 
 PROGRESS_DIR = ".progress"
 ERROR_COLUMNS = ("clip_id", "path", "reason")
+MIN_FRAME_PX = 32  # below this a person is a few pixels and a network input would be mostly upsampling blur
 
 
 @dataclass
@@ -53,8 +61,34 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
     atomic_write_bytes(path, buf.tobytes())
 
 
+def as_rgb(frame: np.ndarray, source: str = "frame") -> np.ndarray:
+    """Any decoded frame as H x W x 3 uint8 RGB: grayscale is repeated, alpha dropped; too small is an error."""
+    if frame.dtype != np.uint8:
+        raise BodySceneError(f"{source}: {frame.dtype} pixels; convert the video or images to 8-bit")
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        frame = frame[..., 0]
+    if frame.ndim == 2:
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+    elif frame.ndim == 3 and frame.shape[2] == 4:
+        frame = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+    elif frame.ndim != 3 or frame.shape[2] != 3:
+        raise BodySceneError(f"{source}: array of shape {frame.shape} is not an image; pass H x W (x 1, 3 or 4)")
+    h, w = frame.shape[:2]
+    if min(h, w) < MIN_FRAME_PX:
+        raise BodySceneError(f"{source}: frame is {w}x{h} px, below {MIN_FRAME_PX} px; use a larger video")
+    return frame
+
+
 def make_stimuli(frame: np.ndarray, mask: np.ndarray, cfg: PrepareConfig) -> dict[str, np.ndarray]:
-    """The three conditions of one frame (frame: RGB uint8; mask: bool, the union of every person)."""
+    """The three conditions of one frame (frame: uint8 RGB, RGBA or grayscale; mask: bool, the union of every person).
+
+    Cost follows the person, not the frame: the dilation and the inpainting work on bounding boxes, so an 8K frame
+    needs little more than its own three output images in memory.
+    """
+    frame = as_rgb(frame)
+    if mask.shape != frame.shape[:2]:
+        raise BodySceneError(f"mask is {mask.shape[::-1]} but the frame is {frame.shape[1::-1]}; segment this frame")
+    mask = mask.astype(bool, copy=False)
     return {
         "original": frame,
         "body": make_body_only(frame, mask),
@@ -94,6 +128,7 @@ def _process_clip(
     for index, frame in frames.items():
         sid = stimulus_id(clip.clip_id, index)
         try:
+            frame = as_rgb(frame, f"{clip.path} frame {index}")
             seg = segmenter.segment(frame, FrameRef(data_root, clip.rel, index))
         except BodySceneError as e:
             result.skipped.append({"clip_id": clip.clip_id, "path": clip.rel, "frame_index": index, "reason": str(e)})
@@ -190,6 +225,8 @@ def prepare(
         raise BodySceneError(f"--workers {workers}: use 1 or more processes")
     settings = {"data": str(data.resolve()), "prepare": cfg.model_dump(mode="json")}
     _check_settings(out, settings)
+    if count == 1 and out.is_dir():  # (shards may share the folder: another shard's writes could be in flight)
+        remove_stale_temps(out)  # half-written files of a killed run; their clips have no record, so are redone
     if not (out / "stimuli.json").is_file():
         write_json(out / "stimuli.json", {"settings": settings, "complete": False})
     progress = out / PROGRESS_DIR

@@ -12,17 +12,30 @@ INPAINT_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 
 
 def scale_about_centroid(mask: np.ndarray, factor: float) -> np.ndarray:
-    """Each connected region of `mask` scaled by `factor` about its own centroid (nearest-neighbour)."""
+    """Each connected region of `mask` scaled by `factor` about its own centroid (nearest-neighbour).
+
+    Each region is warped only inside its own scaled bounding box, so cost and memory follow the regions' size,
+    not the frame's (an 8K frame with a small person stays cheap).
+    """
     if factor == 1.0 or not mask.any():
         return mask.copy()
     h, w = mask.shape
-    n, labels, _, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     out = np.zeros_like(mask, dtype=bool)
     for i in range(1, n):
         cx, cy = centroids[i]
-        affine = np.array([[factor, 0, (1 - factor) * cx], [0, factor, (1 - factor) * cy]], dtype=np.float64)
-        region = (labels == i).astype(np.uint8)
-        out |= cv2.warpAffine(region, affine, (w, h), flags=cv2.INTER_NEAREST).astype(bool)
+        x, y, bw, bh = stats[i, :4]
+        # where the region lands: its bounding box scaled about the centroid, plus a pixel for rounding
+        x0 = max(0, int(np.floor(cx + factor * (x - cx))) - 1)
+        y0 = max(0, int(np.floor(cy + factor * (y - cy))) - 1)
+        x1 = min(w, int(np.ceil(cx + factor * (x + bw - cx))) + 1)
+        y1 = min(h, int(np.ceil(cy + factor * (y + bh - cy))) + 1)
+        region = (labels[y : y + bh, x : x + bw] == i).astype(np.uint8)
+        # source box pixel (u, v) <- output crop pixel (X, Y): the same affine map, shifted to both crops' origins
+        tx, ty = (1 - factor) * cx + factor * x - x0, (1 - factor) * cy + factor * y - y0
+        affine = np.array([[factor, 0, tx], [0, factor, ty]], dtype=np.float64)
+        warped = cv2.warpAffine(region, affine, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST)
+        out[y0:y1, x0:x1] |= warped.astype(bool)
     return out
 
 
@@ -57,10 +70,10 @@ def inpaint(frame: np.ndarray, region: np.ndarray, method: str = "telea", radius
     x0, x1 = max(0, xs.min() - pad), min(frame.shape[1], xs.max() + pad + 1)
     out = frame.copy()
     crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
-    crop_mask = region[y0:y1, x0:x1].astype(np.uint8) * 255
-    out[y0:y1, x0:x1] = cv2.inpaint(crop, crop_mask, radius, INPAINT_METHODS[method])
-    # Pixels outside the region are the original's, exactly (inpaint only writes inside the mask).
-    out[~region] = frame[~region]
+    crop_region = region[y0:y1, x0:x1]
+    filled = cv2.inpaint(crop, crop_region.astype(np.uint8) * 255, radius, INPAINT_METHODS[method])
+    # Pixels outside the region stay the original's, exactly (outside the crop they were never touched).
+    out[y0:y1, x0:x1][crop_region] = filled[crop_region]
     return out
 
 

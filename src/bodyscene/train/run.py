@@ -11,14 +11,15 @@ import lightning as L
 import torch
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import CSVLogger
 
 from bodyscene import __version__
 from bodyscene.config import ModelConfig, StrictModel, TrainConfig, dump_config
 from bodyscene.errors import BodySceneError
-from bodyscene.files import atomic_write_text, write_json
+from bodyscene.files import atomic_write_text, remove_stale_temps, write_json
+from bodyscene.train.checkpoint import AtomicCheckpointIO, load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.distributed import DrawLog, RankDigests, trainer_settings
+from bodyscene.train.metrics_log import ResumableCSVLogger
 from bodyscene.train.module import ActionModule
 
 
@@ -68,6 +69,9 @@ def train_model(
     last = ckpt_dir / "last.ckpt"
     if resume and not last.is_file():
         raise BodySceneError(f"{last}: nothing to resume; train without --resume first")
+    resumed_epoch = load_checkpoint_file(last)["epoch"] if resume else None  # weights_only=True: no code runs
+    if ckpt_dir.is_dir():
+        remove_stale_temps(ckpt_dir)  # a checkpoint write cut short by a kill
     if not resume and ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
         if not overwrite:
             raise BodySceneError(f"{out}: already has checkpoints; pass --resume to continue or --overwrite to restart")
@@ -138,11 +142,12 @@ def train_model(
         precision=precision,
         deterministic=train_cfg.deterministic,
         callbacks=callbacks,
-        logger=CSVLogger(save_dir=run, name=name, version=""),
+        logger=ResumableCSVLogger(run, name, keep_through_epoch=resumed_epoch),
         enable_progress_bar=progress,
         enable_model_summary=False,
         log_every_n_steps=1,
         num_sanity_val_steps=0,
+        plugins=[AtomicCheckpointIO()],  # atomic fsynced saves; resume reads with weights_only=True
     )
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
     if trainer.is_global_zero:

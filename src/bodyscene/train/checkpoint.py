@@ -1,0 +1,49 @@
+"""Checkpoint files that survive a kill and cannot run code when read back.
+
+Lightning's own `TorchCheckpointIO` writes through an fsspec transaction (temp file, then move) but never fsyncs,
+so a power cut can leave an empty `last.ckpt`; and its load uses whatever `weights_only` the caller passes. This
+plugin writes with `files.atomic_write_bytes` (temp file in the same folder, fsync, rename) and always reads with
+`torch.load(weights_only=True)`, so `--resume` from a doctored `last.ckpt` is refused like `evaluate` refuses one.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from bodyscene.errors import BodySceneError
+from bodyscene.files import atomic_write_bytes
+
+
+def load_checkpoint_file(path: str | Path) -> dict[str, Any]:
+    """A checkpoint's contents via torch.load(weights_only=True): plain tensors and containers, never pickled code."""
+    path = Path(path)
+    if not path.is_file():
+        raise BodySceneError(f"{path}: checkpoint not found; train without --resume first")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is the same user error
+        raise BodySceneError(
+            f"{path}: not a safe, readable checkpoint ({type(e).__name__}); delete it and train with --overwrite"
+        ) from e
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise BodySceneError(
+            f"{path}: not a Lightning checkpoint (no state_dict); delete it and train with --overwrite"
+        )
+    return state
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning CheckpointIO: atomic, fsynced saves; loads only with weights_only=True."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        atomic_write_bytes(path, buffer.getvalue())
+
+    def load_checkpoint(self, path, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
+        return load_checkpoint_file(path)
