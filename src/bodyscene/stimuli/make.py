@@ -20,12 +20,14 @@ from rich.progress import track
 
 from bodyscene.config import PrepareConfig
 from bodyscene.data.readers import Clip, read_list_layout
-from bodyscene.data.video import count_frames, read_frames, sample_indices
+from bodyscene.data.video import count_frames, sample_indices
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_bytes, atomic_write_text, read_json, write_csv, write_json
 from bodyscene.segment import FrameRef, Segmenter, get_segmenter
-from bodyscene.stimuli.manifest import MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
+from bodyscene.stimuli.flow import flow_image, partner_index, read_with_partners
+from bodyscene.stimuli.manifest import FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
 from bodyscene.stimuli.masks import make_background_only, make_body_only
+from bodyscene.stimuli.noise import applies_to, corrupt_mask
 
 PROGRESS_DIR = ".progress"
 
@@ -61,7 +63,7 @@ def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, c
         n_frames = count_frames(clip.path)
         if n_frames == 0:
             raise BodySceneError(f"{clip.path}: the clip has no frames; remove it from the lists")
-        frames = read_frames(clip.path, sample_indices(n_frames, n_wanted))
+        frames, partners = read_with_partners(clip.path, sample_indices(n_frames, n_wanted), n_frames, cfg.flow)
     except BodySceneError as e:
         result.skipped.append({"clip_id": clip.clip_id, "path": clip.rel, "frame_index": "", "reason": str(e)})
         return result
@@ -80,11 +82,17 @@ def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, c
             )
             if not cfg.keep_empty:
                 continue
+        mask = corrupt_mask(seg.mask, cfg.mask_noise, sid) if applies_to(cfg.mask_noise, clip.split) else seg.mask
         rel = {c: f"{c}/{clip.split}/{clip.class_name}/{sid}.png" for c in ("original", "body", "background")}
         rel["mask"] = f"masks/{clip.split}/{clip.class_name}/{sid}.png"
-        for condition, image in make_stimuli(frame, seg.mask, cfg).items():
+        for condition, image in make_stimuli(frame, mask, cfg).items():
             write_png(out / rel[condition], image)
-        write_png(out / rel["mask"], seg.mask.astype(np.uint8) * 255)
+        write_png(out / rel["mask"], mask.astype(np.uint8) * 255)
+        if cfg.flow:  # the flow image's three conditions, made like the frame's (stimuli/flow.py)
+            flow = flow_image(frame, partners[index], forward=partner_index(index, n_frames) > index)
+            for condition, image in make_stimuli(flow, mask, cfg).items():
+                rel[f"flow_{condition}"] = f"flow/{condition}/{clip.split}/{clip.class_name}/{sid}.png"
+                write_png(out / rel[f"flow_{condition}"], image)
         result.rows.append(
             {
                 "stimulus_id": sid, "clip_id": clip.clip_id, "class": clip.class_name, "label": clip.label,
@@ -131,7 +139,8 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
         rows += record["rows"]
         skipped += record["skipped"]
     atomic_write_text(out / "classes.txt", "".join(f"{c}\n" for c in classes))
-    write_csv(out / "manifest.csv", rows, MANIFEST_COLUMNS)
+    flow = settings["prepare"].get("flow")
+    write_csv(out / "manifest.csv", rows, MANIFEST_COLUMNS + (FLOW_COLUMNS if flow else ()))
     write_csv(out / "skipped.csv", skipped, SKIPPED_COLUMNS)
     counts = {s: sum(r["split"] == s and r["status"] == "ok" for r in rows) for s in ("train", "val", "test")}
     summary = {"stimuli": len(rows), "skipped": len(skipped), "counts": counts, "classes": classes}
