@@ -63,8 +63,11 @@ def test_paper_table_through_the_cli_and_into_the_report(tiny_data, tmp_path, mo
 
 
 def test_loss_ablation_trains_each_loss_variant(tiny_data, tmp_path):
-    params = {"variants": {"combined-only": {"body": 0, "background": 0, "combined": 1}}}
-    rows = run_experiment("loss-ablation", out=tmp_path, overrides=tiny(tiny_data, params=params))
+    # a config file of its own: --set merges into the packaged config's variants, a file replaces them
+    config = tmp_path / "ablation.yaml"
+    variants = {"combined-only": {"body": 0, "background": 0, "combined": 1}}
+    config.write_text(yaml.safe_dump({"experiment": "loss-ablation", "params": {"variants": variants}}))
+    rows = run_experiment("loss-ablation", config, out=tmp_path, overrides=tiny(tiny_data))
     check_outputs(tmp_path, "loss-ablation", rows, 3)
     saved = yaml.safe_load((tmp_path / "seed0" / "loss" / "domainnet-combined-only" / "config.yaml").read_text())
     assert saved["model"]["loss_weights"] == {"body": 0.0, "background": 0.0, "combined": 1.0, "flow": 1.0}
