@@ -41,7 +41,7 @@ from bodyscene.config import (
 from bodyscene.demo import make_data, with_seed
 from bodyscene.errors import BodySceneError
 from bodyscene.evaluate import evaluate_run
-from bodyscene.files import atomic_write_text, read_csv, read_json, write_csv
+from bodyscene.files import atomic_write_text, read_csv, write_csv
 from bodyscene.stimuli.make import prepare
 from bodyscene.train.run import checkpoint_dir, train_model
 
@@ -92,10 +92,9 @@ class Workspace:
         return self.root / "data"
 
     def stimuli(self, tag: str = "clean", prepare_cfg: PrepareConfig | None = None) -> Path:
+        """A stimulus set in OUT/seed<k>/stimuli-<tag>/; `prepare` skips finished clips and refuses other settings."""
         out = self.root / f"stimuli-{tag}"
-        meta = out / "stimuli.json"
-        if not (meta.is_file() and read_json(meta).get("complete")):
-            _stage(f"prepare {tag}", lambda: prepare(self.data_dir(), out, prepare_cfg or self.cfg.prepare))
+        _stage(f"prepare {tag}", lambda: prepare(self.data_dir(), out, prepare_cfg or self.cfg.prepare))
         return out
 
     def train(self, stimuli: Path, run: str, models: dict[str, ModelConfig]) -> Path:
