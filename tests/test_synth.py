@@ -166,3 +166,17 @@ def test_rerun_is_identical(tiny_data, tmp_path):
 def test_invalid_config_is_rejected(bad):
     with pytest.raises(BodySceneError):
         validate(SynthConfig, {**TINY, **bad}, "synth.yaml")
+
+
+def test_cli_synth_writes_the_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from bodyscene.cli import app
+
+    args = ["synth", "--out", str(tmp_path), "--classes", "2", "--frames", "2", "--size", "32"]
+    args += ["--train-clips", "1", "--test-clips", "1", "--set", "synth.val_clips=0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    classes, clips = read_list_layout(tmp_path)
+    assert classes == ["wave", "jumping_jacks"] and len(clips) == 4
+    assert len(list((tmp_path / "masks").rglob("*.png"))) == 4 * 2

@@ -137,7 +137,6 @@ def test_collect_rows_match_the_design(completed):
 
 def test_bodyscene_compare_imports_the_collected_csv(completed, tmp_path):
     """The humans importer (`bodyscene compare`, another module) reads what the browser produced."""
-    pytest.importorskip("bodyscene.humans.compare", reason="bodyscene compare is not on this branch yet")
     folder = completed["folder"]
     merged = collect(folder, tmp_path / "humans.csv")["out"]
     run = tmp_path / "run"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -75,7 +76,16 @@ def synth(
 def prepare(
     data: Annotated[Path, typer.Option(help="data folder (e.g. written by `bodyscene synth`)")],
     out: Annotated[Path, typer.Option(help="stimulus-set folder to write")],
-    segmenter: Annotated[str | None, typer.Option(help="person segmenter: ground-truth")] = None,
+    segmenter: Annotated[
+        str | None, typer.Option(help="mediapipe (offline default), yolo (--weights), ground-truth, auto")
+    ] = None,
+    layout: Annotated[str | None, typer.Option(help="data layout: list, haa500 or folders")] = None,
+    classes: Annotated[str | None, typer.Option(help="comma-separated subset of classes")] = None,
+    weights: Annotated[Path | None, typer.Option(help="YOLOv8-seg .pt file for --segmenter yolo")] = None,
+    split_file: Annotated[Path | None, typer.Option(help="folders layout: CSV path,split")] = None,
+    every: Annotated[int | None, typer.Option(help="sample every k-th frame (instead of N evenly)")] = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    shard: Annotated[str | None, typer.Option(help="i/n: do the i-th of n parts of the clip list")] = None,
     frames_per_clip: Annotated[int | None, typer.Option(help="frames sampled per training clip")] = None,
     eval_frames_per_clip: Annotated[int | None, typer.Option(help="frames per val/test clip")] = None,
     dilation: Annotated[float | None, typer.Option(help="mask scale about its centroid (paper: 1.2)")] = None,
@@ -92,20 +102,34 @@ def prepare(
             eval_frames_per_clip=eval_frames_per_clip,
             dilation=dilation,
             inpaint=inpaint,
+            layout=layout,
+            classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
+            weights=str(weights) if weights else None,
+            split_file=str(split_file) if split_file else None,
+            every_k=every,
         )
     )
     cfg = _config(config, set_, {"prepare": extra})
     from bodyscene.stimuli.make import prepare as run_prepare
 
-    summary = run_prepare(data, out, cfg.prepare)
+    summary = run_prepare(data, out, cfg.prepare, workers=workers, shard=shard)
+    if not summary.get("complete", True):
+        console.print(f"[yellow]shard {shard} done[/]; {summary['pending_clips']} clips wait for other shards")
+        return
     console.print(f"[green]wrote[/] {summary['stimuli']} stimuli to {out} (skipped {summary['skipped']})")
+    console.print(f"quality: {summary['quality_line']}; contact sheet: {out / 'contact_sheet.png'}")
+    if summary["errors"]:
+        console.print(f"[yellow]{summary['errors']} videos could not be decoded[/]: see {out / 'errors.csv'}")
 
 
 @app.command()
 def train(
     stimuli: Annotated[Path, typer.Option(help="stimulus set written by `bodyscene prepare`")],
     model: Annotated[str, typer.Option(help="baseline or domainnet")],
-    run: Annotated[Path, typer.Option(help="run folder; the model goes to RUN/<name>/")],
+    run: Annotated[
+        # --run-dir: under torchrun, whose parser takes `--run` for an abbreviation of its own --run-path
+        Path, typer.Option("--run", "--run-dir", help="run folder; the model goes to RUN/<name>/")
+    ],
     name: Annotated[str | None, typer.Option(help="model folder name (default: the model kind)")] = None,
     backbone: Annotated[str | None, typer.Option(help="resnet18, resnet50, ...")] = None,
     condition: Annotated[str | None, typer.Option(help="baseline's training condition")] = None,
@@ -130,7 +154,8 @@ def train(
     from bodyscene.train.run import train_model
 
     out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume, overwrite=overwrite)
-    console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
+        console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
 
 
 @app.command()

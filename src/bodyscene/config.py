@@ -14,6 +14,7 @@ CONFIG_DIR = Path(__file__).parent / "configs"  # packaged configs: demo.yaml, p
 CONDITIONS: tuple[str, ...] = ("original", "body", "background")
 Condition = Literal["original", "body", "background"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+Precision = Literal["auto", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true"]
 
 
 class StrictModel(BaseModel):
@@ -53,7 +54,16 @@ class MaskNoiseConfig(StrictModel):
 
 
 class PrepareConfig(StrictModel):
-    segmenter: str = "ground-truth"
+    # "auto": ground-truth when DATA/masks/ exists (the synthetic benchmark), else mediapipe (the offline default)
+    segmenter: str = "auto"
+    segmenter_options: dict[str, Any] = Field(default_factory=dict, description="e.g. {conf: 0.3, imgsz: 640}")
+    weights: str | None = Field(None, description="local .pt for --segmenter yolo")
+    layout: Literal["list", "haa500", "folders"] = "list"
+    classes: list[str] | None = Field(None, description="a subset of class names (in this order)")
+    split_file: str | None = Field(None, description="folders layout: CSV path,split (else a seeded split)")
+    split_seed: int = 0
+    every_k: int | None = Field(None, ge=1, description="sample every k-th frame instead of N evenly spaced")
+    residual: bool = Field(True, description="re-segment each background-only frame (residual_person)")
     frames_per_clip: int = Field(1, ge=1, description="frames sampled per training clip (the paper: 1)")
     eval_frames_per_clip: int = Field(1, ge=1, description="frames sampled per val/test clip")
     dilation: float = Field(1.2, ge=1.0, le=3.0, description="body mask scale about its centroid (paper: 1.2)")
@@ -90,14 +100,23 @@ class TrainConfig(StrictModel):
     lr: float = Field(0.001, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
+    schedule: Literal["constant", "cosine"] = Field("constant", description="learning-rate schedule over epochs")
     balanced: bool = Field(True, description="class-balanced sampling")
     image_size: int = Field(224, ge=16, le=1024)
     augment: bool = True
+    stream_dropout: float = Field(
+        0.0, ge=0.0, le=1.0, description="DomainNet: P(a training sample's body or background input is black)"
+    )
     seed: int = 0
-    num_workers: int = Field(0, ge=0)
-    precision: str = "32-true"
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes (per GPU process)")
+    precision: Precision = Field("32-true", description="'auto': bf16-mixed where the GPU supports it")
+    channels_last: bool = Field(True, description="NHWC memory format for model and inputs (faster convs with AMP)")
+    cache_dir: Path | None = Field(None, description="decoded-frame cache; None: STIM/cache")
     accelerator: str = "auto"
-    devices: int | str = "auto"
+    devices: int | str = Field("auto", description="devices per node; under torchrun: LOCAL_WORLD_SIZE")
+    num_nodes: int | Literal["auto"] = Field("auto", description="under torchrun: WORLD_SIZE / LOCAL_WORLD_SIZE")
+    strategy: str = Field("auto", description="Lightning strategy; 'ddp' when torchrun starts several processes")
+    log_draws: bool = Field(False, description="write RUN/<name>/draws/rank<r>.csv: the training items each rank drew")
     deterministic: bool = False
 
 

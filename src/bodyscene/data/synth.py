@@ -30,8 +30,8 @@ from bodyscene.files import atomic_write_text, write_csv, write_json
 
 # Segment lengths in units of a standing figure's height (roughly human proportions, limbs made thick on
 # purpose so a 16-px figure at 64x64 still has 2-px limbs).
-HEAD_R, NECK, TORSO, UPPER_ARM, FOREARM, THIGH, SHIN = 0.075, 0.03, 0.30, 0.16, 0.15, 0.24, 0.24
-SHOULDER, HIP, LIMB = 0.10, 0.06, 0.11  # half shoulder width, half hip width, limb thickness
+HEAD_R, NECK, TORSO, UPPER_ARM, FOREARM, THIGH, SHIN = 0.085, 0.03, 0.30, 0.16, 0.15, 0.24, 0.24
+SHOULDER, HIP, LIMB = 0.10, 0.06, 0.14  # half shoulder width, half hip width, limb thickness
 HEIGHT_RANGE = (0.28, 0.57)  # figure height / frame height, inside the spec's 25-60% with room for rounding
 
 # Poses: pose(phase) -> (lean, arms (L upper, L fore, R upper, R fore), legs (L thigh, L shin, R thigh,
@@ -231,7 +231,8 @@ def clip_rng(seed: int, split: str, class_index: int, index: int) -> np.random.G
 
 
 def choose_scene(cls: int, scene_types: int, correlation: float, rng: np.random.Generator) -> int:
-    """The class's scene with probability `correlation`, else a uniformly random other scene type."""
+    """The class's scene with probability `correlation`, else a uniformly random other scene type (with a
+    single scene type every clip shows it, whatever the correlation)."""
     own = class_scene(cls, scene_types)
     if scene_types == 1 or rng.random() < correlation:
         return own

@@ -11,51 +11,141 @@ import numpy as np
 from bodyscene.errors import BodySceneError
 
 
-def sample_indices(n_frames: int, n: int) -> list[int]:
-    """`n` frame indices spread evenly over a clip of `n_frames` (the middle of each of n equal parts)."""
+def sample_indices(n_frames: int, n: int | None = None, every: int | None = None) -> list[int]:
+    """Frame indices to sample from a clip of `n_frames`: `n` spread evenly (the middle of each of n equal parts),
+    or every `every`-th frame starting at 0 (when `every` is given)."""
     if n_frames <= 0:
         return []
+    if every is not None:
+        if every < 1:
+            raise BodySceneError(f"every={every}: sample every k-th frame with k >= 1")
+        return list(range(0, n_frames, every))
+    if n is None or n < 1:
+        raise BodySceneError(f"n={n}: sample at least one frame per clip")
     n = min(n, n_frames)
     return sorted({int((i + 0.5) * n_frames / n) for i in range(n)})
 
 
-def read_frames(path: str | Path, indices: Sequence[int] | None = None) -> dict[int, np.ndarray]:
-    """Decode the wanted frames (all when `indices` is None) as RGB uint8 arrays, keyed by frame index."""
-    path = Path(path)
-    wanted = None if indices is None else set(indices)
-    frames: dict[int, np.ndarray] = {}
+def _open(path: Path):
+    """Open a video container; the common ways a file is not a usable video each get one clear line."""
+    if not path.is_file():
+        raise BodySceneError(f"{path}: video not found; fix the path in the clip list")
+    if path.stat().st_size == 0:
+        raise BodySceneError(f"{path}: empty file (0 bytes); re-download or remove it")
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise BodySceneError(f"{path}: no video stream; re-export the clip as a video file")
-            stream = container.streams.video[0]
-            last = max(wanted) if wanted else None
-            for i, frame in enumerate(container.decode(stream)):
-                if wanted is None or i in wanted:
-                    frames[i] = frame.to_ndarray(format="rgb24")
-                if last is not None and i >= last:
-                    break
+        container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as e:
-        raise BodySceneError(f"{path}: cannot decode video ({e}); re-encode or remove the file") from e
+        raise BodySceneError(f"{path}: not a readable video ({_reason(e)}); re-encode or remove it") from e
+    if not container.streams.video:
+        container.close()
+        raise BodySceneError(f"{path}: no video stream (audio or data only); re-export the clip as a video")
+    return container
+
+
+def _reason(e: Exception) -> str:
+    return " ".join(str(getattr(e, "strerror", None) or e).split())[:120]
+
+
+def _index_of(frame: av.VideoFrame, stream, start: int) -> int | None:
+    """A decoded frame's index from its timestamp (constant frame rate), or None when it has no timestamp."""
+    if frame.pts is None or not stream.average_rate:
+        return None
+    return round(float((frame.pts - start) * stream.time_base * stream.average_rate))
+
+
+def _decode_all(container, stream, wanted: set[int] | None) -> dict[int, np.ndarray]:
+    frames: dict[int, np.ndarray] = {}
+    last = max(wanted) if wanted else None
+    for i, frame in enumerate(container.decode(stream)):
+        if wanted is None or i in wanted:
+            frames[i] = frame.to_ndarray(format="rgb24")
+        if last is not None and i >= last:
+            break
+    return frames
+
+
+def _decode_seeking(container, stream, wanted: list[int]) -> dict[int, np.ndarray] | None:
+    """Seek to the keyframe before each wanted frame and decode forward to it; None if timestamps are unusable."""
+    start = stream.start_time or 0
+    frames: dict[int, np.ndarray] = {}
+    for target in wanted:
+        if target in frames:
+            continue
+        pts = start + int(target / (stream.average_rate * stream.time_base))
+        container.seek(pts, stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            index = _index_of(frame, stream, start)
+            if index is None:
+                return None
+            if index in wanted:
+                frames[index] = frame.to_ndarray(format="rgb24")
+            if index >= target:
+                break
+        if target not in frames:
+            return None
+    return frames
+
+
+def read_frames(
+    path: str | Path, indices: Sequence[int] | None = None, seek: bool | None = None
+) -> dict[int, np.ndarray]:
+    """Decode the wanted frames (all when `indices` is None) as RGB uint8 arrays, keyed by frame index.
+
+    A few frames of a long clip are read by seeking to the keyframe before each and decoding from there, instead of
+    decoding the clip from its start (`seek=None` decides: seek when the frames wanted are sparse). If timestamps do
+    not allow it (no frame rate, variable timing) it falls back to decoding in order, so the result is the same.
+    A frame that is wanted but cannot be decoded (a truncated file) is an error naming the file.
+    """
+    path = Path(path)
+    wanted = None if indices is None else sorted(set(indices))
+    if wanted is not None and not wanted:
+        return {}
+    if wanted is not None and wanted[0] < 0:
+        raise BodySceneError(f"{path}: frame index {wanted[0]} is negative")
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        frames = None
+        sparse = wanted is not None and stream.average_rate and (wanted[-1] + 1) > 4 * len(wanted)
+        if wanted is not None and (seek if seek is not None else sparse) and stream.average_rate:
+            frames = _decode_seeking(container, stream, wanted)
+            if frames is None:
+                container.seek(0)
+        if frames is None:
+            frames = _decode_all(container, stream, None if wanted is None else set(wanted))
+    except (av.error.FFmpegError, OSError) as e:
+        raise BodySceneError(f"{path}: cannot decode video ({_reason(e)}); re-encode or remove the file") from e
+    finally:
+        container.close()
+    if wanted is not None:
+        missing = [i for i in wanted if i not in frames]
+        if missing:
+            got = f"decodes to frame {max(frames)}" if frames else "decodes to no frame"
+            raise BodySceneError(f"{path}: truncated? it {got}, frame {missing[0]} was wanted; re-encode or remove it")
+    elif not frames:
+        raise BodySceneError(f"{path}: the clip has no frames (zero-length); remove it from the lists")
     return frames
 
 
 def count_frames(path: str | Path) -> int:
-    """Number of decodable frames (container metadata is often missing or wrong, so decode to count)."""
+    """Number of frames: the container's count when it has one, else decode to count (metadata is often missing)."""
     path = Path(path)
+    container = _open(path)
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise BodySceneError(f"{path}: no video stream; re-export the clip as a video file")
-            stream = container.streams.video[0]
-            if stream.frames:
-                return int(stream.frames)
-            return sum(1 for _ in container.decode(stream))
+        stream = container.streams.video[0]
+        if stream.frames:
+            return int(stream.frames)
+        return sum(1 for _ in container.decode(stream))
     except (av.error.FFmpegError, OSError) as e:
-        raise BodySceneError(f"{path}: cannot decode video ({e}); re-encode or remove the file") from e
+        raise BodySceneError(f"{path}: cannot decode video ({_reason(e)}); re-encode or remove the file") from e
+    finally:
+        container.close()
 
 
-def write_video(path: str | Path, frames: Sequence[np.ndarray], fps: int = 8, crf: int = 12) -> Path:
+def write_video(
+    path: str | Path, frames: Sequence[np.ndarray], fps: int = 8, crf: int = 12, gop: int | None = None
+) -> Path:
     """Write RGB uint8 frames as an H.264 MP4 (yuv444p at low CRF, so colours stay close to the drawing)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +156,8 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray], fps: int = 8, cr
         stream.width, stream.height = w, h
         stream.pix_fmt = "yuv444p"
         stream.options = {"crf": str(crf), "preset": "veryfast"}
+        if gop is not None:  # keyframe interval: short ones make seeking cheap (and are used to test it)
+            stream.codec_context.gop_size = gop
         for arr in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")):
                 container.mux(packet)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +13,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bodyscene.config import CONDITIONS  # noqa: E402
+from bodyscene.files import atomic_write_bytes  # noqa: E402
 
 CONDITION_LABELS = {"original": "original", "body": "body-only", "background": "background-only"}
 
 
 def save_figure(fig, path: str | Path) -> Path:
-    import io
-
-    from bodyscene.files import atomic_write_bytes
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return atomic_write_bytes(path, buf.getvalue())
 

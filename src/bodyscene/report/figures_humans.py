@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -12,19 +11,10 @@ matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bodyscene.config import CONDITIONS  # noqa: E402
-from bodyscene.files import atomic_write_bytes  # noqa: E402
+from bodyscene.report.figures import CONDITION_LABELS, save_figure  # noqa: E402
 
 HUMAN_COLOR = "#444444"
-CONDITION_LABELS = {"original": "original", "body": "body-only", "background": "background-only"}
 MODEL_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-
-
-def save_png(fig, path: str | Path) -> Path:
-    """PNG without matplotlib's 'Software' URL chunk, written atomically (the report must hold no URLs)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _err(value: float | None, ci: list | None) -> tuple[float, float]:
@@ -63,7 +53,7 @@ def plot_accuracy_by_condition(comparison: dict, path: str | Path, chance: float
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.spines[["top", "right"]].set_visible(False)
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_error_consistency(comparison: dict, path: str | Path) -> Path:
@@ -91,4 +81,4 @@ def plot_error_consistency(comparison: dict, path: str | Path) -> Path:
     ax.set_ylabel("error consistency (Cohen's kappa)")
     ax.set_title("Error consistency with humans", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
-    return save_png(fig, path)
+    return save_figure(fig, path)

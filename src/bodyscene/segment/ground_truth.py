@@ -1,4 +1,5 @@
-"""Masks from files: DATA/masks/<clip's folder>/<clip>/<frame:04d>.png (the synthetic benchmark's, or a user's)."""
+"""Masks from files: DATA/masks/<clip's folder>/<clip>/<frame:04d>.png (the synthetic benchmark's, or a
+user's)."""
 
 from __future__ import annotations
 

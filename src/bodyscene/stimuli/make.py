@@ -5,11 +5,17 @@ Resumable: each clip's images are written atomically, then a small record of its
 (`STIM/.progress/<clip_id>.json`); a rerun skips clips that have a record, and the manifest is assembled from the
 records at the end. A run killed at any point therefore loses at most the clip in flight, and never leaves a
 half-written image or manifest.
+
+At scale: `workers` processes each build their own segmenter and take clips from a shared queue; `shard="i/n"`
+takes every n-th clip (from the i-th), so n machines or array jobs can share one output folder; the manifest is
+assembled once every clip has its record (the last shard to finish, or any rerun, writes it). A video that cannot be
+decoded is listed in errors.csv with the reason and the run goes on.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +25,7 @@ import numpy as np
 from rich.progress import track
 
 from bodyscene.config import PrepareConfig
-from bodyscene.data.readers import Clip, read_list_layout
+from bodyscene.data.readers import Clip, read_clips
 from bodyscene.data.video import count_frames, sample_indices
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_bytes, atomic_write_text, read_json, write_csv, write_json
@@ -28,14 +34,17 @@ from bodyscene.stimuli.flow import flow_image, partner_index, read_with_partners
 from bodyscene.stimuli.manifest import FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
 from bodyscene.stimuli.masks import make_background_only, make_body_only
 from bodyscene.stimuli.noise import applies_to, corrupt_mask
+from bodyscene.stimuli.quality import contact_sheet, format_summary, quality_summary
 
 PROGRESS_DIR = ".progress"
+ERROR_COLUMNS = ("clip_id", "path", "reason")
 
 
 @dataclass
 class ClipResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # videos that could not be decoded
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
@@ -55,7 +64,23 @@ def make_stimuli(frame: np.ndarray, mask: np.ndarray, cfg: PrepareConfig) -> dic
     }
 
 
+# PNG encoding and the fsync of atomic writes release the GIL: a few writer threads let the next frame's
+# segmentation run while the last frame's images go to disk (benchmarks/prepare.py).
+_WRITER = ThreadPoolExecutor(max_workers=3, thread_name_prefix="png")
+
+
 def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, cfg: PrepareConfig) -> ClipResult:
+    pending: list[Future] = []
+    try:
+        return _process_clip(clip, data_root, out, segmenter, cfg, pending)
+    finally:
+        for future in pending:  # every image is on disk before the clip's record can be written
+            future.result()
+
+
+def _process_clip(
+    clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, cfg: PrepareConfig, pending: list[Future]
+) -> ClipResult:
     """Sample, segment and write one clip; bad input becomes a `skipped` entry, never an exception."""
     result = ClipResult()
     n_wanted = cfg.frames_per_clip if clip.split == "train" else cfg.eval_frames_per_clip
@@ -63,9 +88,11 @@ def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, c
         n_frames = count_frames(clip.path)
         if n_frames == 0:
             raise BodySceneError(f"{clip.path}: the clip has no frames; remove it from the lists")
-        frames, partners = read_with_partners(clip.path, sample_indices(n_frames, n_wanted), n_frames, cfg.flow)
+        indices = sample_indices(n_frames, n_wanted, every=cfg.every_k)
+        frames, partners = read_with_partners(clip.path, indices, n_frames, cfg.flow)
     except BodySceneError as e:
         result.skipped.append({"clip_id": clip.clip_id, "path": clip.rel, "frame_index": "", "reason": str(e)})
+        result.errors.append({"clip_id": clip.clip_id, "path": clip.rel, "reason": str(e)})
         return result
     for index, frame in frames.items():
         sid = stimulus_id(clip.clip_id, index)
@@ -85,19 +112,24 @@ def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, c
         mask = corrupt_mask(seg.mask, cfg.mask_noise, sid) if applies_to(cfg.mask_noise, clip.split) else seg.mask
         rel = {c: f"{c}/{clip.split}/{clip.class_name}/{sid}.png" for c in ("original", "body", "background")}
         rel["mask"] = f"masks/{clip.split}/{clip.class_name}/{sid}.png"
-        for condition, image in make_stimuli(frame, mask, cfg).items():
-            write_png(out / rel[condition], image)
-        write_png(out / rel["mask"], mask.astype(np.uint8) * 255)
+        images = make_stimuli(frame, mask, cfg)
+        for condition, image in images.items():
+            pending.append(_WRITER.submit(write_png, out / rel[condition], image))
+        residual = ""
+        if cfg.residual and status == "ok" and segmenter.name != "ground-truth":
+            # the person should be gone: the share of the background-only frame still called person
+            residual = round(float(segmenter.segment(images["background"]).mask.mean()), 6)
+        pending.append(_WRITER.submit(write_png, out / rel["mask"], mask.astype(np.uint8) * 255))
         if cfg.flow:  # the flow image's three conditions, made like the frame's (stimuli/flow.py)
             flow = flow_image(frame, partners[index], forward=partner_index(index, n_frames) > index)
             for condition, image in make_stimuli(flow, mask, cfg).items():
                 rel[f"flow_{condition}"] = f"flow/{condition}/{clip.split}/{clip.class_name}/{sid}.png"
-                write_png(out / rel[f"flow_{condition}"], image)
+                pending.append(_WRITER.submit(write_png, out / rel[f"flow_{condition}"], image))
         result.rows.append(
             {
                 "stimulus_id": sid, "clip_id": clip.clip_id, "class": clip.class_name, "label": clip.label,
                 "split": clip.split, "frame_index": index, **rel, "mask_area": round(area, 6),
-                "persons": seg.persons, "residual_person": "", "status": status,
+                "persons": seg.persons, "residual_person": residual, "status": status,
             }
         )  # fmt: skip
     return result
@@ -114,35 +146,105 @@ def _check_settings(out: Path, settings: dict[str, Any]) -> None:
             )
 
 
-def prepare(data: str | Path, out: str | Path, cfg: PrepareConfig) -> dict[str, Any]:
+def resolve_segmenter(data: Path, cfg: PrepareConfig) -> tuple[str, dict[str, Any]]:
+    """The segmenter's name and options: "auto" is ground truth for a data folder with masks/, else mediapipe."""
+    name = cfg.segmenter
+    if name == "auto":
+        name = "ground-truth" if (data / "masks").is_dir() else "mediapipe"
+    options = dict(cfg.segmenter_options)
+    if cfg.weights is not None:
+        if name != "yolo":
+            raise BodySceneError(f"--weights {cfg.weights}: only the yolo segmenter loads weights; drop it")
+        options["weights"] = cfg.weights
+    return name, options
+
+
+def parse_shard(shard: str | None) -> tuple[int, int]:
+    if shard is None:
+        return 0, 1
+    try:
+        i, n = (int(x) for x in shard.split("/"))
+    except ValueError:
+        i, n = -1, 0
+    if not 0 <= i < n:
+        raise BodySceneError(f"--shard {shard}: write i/n with 0 <= i < n, e.g. 0/4 for the first of four")
+    return i, n
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(data: Path, out: Path, cfg: PrepareConfig, name: str, options: dict[str, Any]) -> None:
+    cv2.setNumThreads(1)  # one process per core: OpenCV's own threads would only compete
+    _WORKER.update(data=data, out=out, cfg=cfg, segmenter=get_segmenter(name, **options))
+
+
+def _run_clip(clip: Clip) -> str:
+    w = _WORKER
+    result = process_clip(clip, w["data"], w["out"], w["segmenter"], w["cfg"])
+    atomic_write_text(w["out"] / PROGRESS_DIR / f"{clip.clip_id}.json", json.dumps(result.__dict__))
+    return clip.clip_id
+
+
+def prepare(
+    data: str | Path, out: str | Path, cfg: PrepareConfig, workers: int = 1, shard: str | None = None
+) -> dict[str, Any]:
     data, out = Path(data), Path(out)
-    classes, clips = read_list_layout(data)
-    segmenter = get_segmenter(cfg.segmenter)
+    folder_options = {"split_file": cfg.split_file, "seed": cfg.split_seed} if cfg.layout == "folders" else {}
+    classes, clips = read_clips(data, cfg.layout, cfg.classes, **folder_options)
+    name, options = resolve_segmenter(data, cfg)
+    get_segmenter(name, **options)  # bad names, options or weights fail here, once, before any work
+    index, count = parse_shard(shard)
+    if workers < 1:
+        raise BodySceneError(f"--workers {workers}: use 1 or more processes")
     settings = {"data": str(data.resolve()), "prepare": cfg.model_dump(mode="json")}
     _check_settings(out, settings)
-    write_json(out / "stimuli.json", {"settings": settings, "complete": False})
+    if not (out / "stimuli.json").is_file():
+        write_json(out / "stimuli.json", {"settings": settings, "complete": False})
     progress = out / PROGRESS_DIR
     progress.mkdir(parents=True, exist_ok=True)
 
-    todo = [c for c in clips if not (progress / f"{c.clip_id}.json").is_file()]
-    for clip in track(todo, description=f"prepare ({len(clips) - len(todo)} done)", transient=True):
-        result = process_clip(clip, data, out, segmenter, cfg)
-        atomic_write_text(progress / f"{clip.clip_id}.json", json.dumps(result.__dict__))
+    mine = clips[index::count]
+    todo = [c for c in mine if not (progress / f"{c.clip_id}.json").is_file()]
+    label = f"prepare{f' shard {shard}' if shard else ''} ({len(mine) - len(todo)} done)"
+    if workers == 1 or len(todo) <= 1:
+        _init_worker(data, out, cfg, name, options)
+        for _ in track(map(_run_clip, todo), total=len(todo), description=label, transient=True):
+            pass
+    else:
+        import multiprocessing as mp
+
+        # spawn: mediapipe and torch hold threads that a fork would copy in an undefined state
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(data, out, cfg, name, options)) as pool:
+            done = pool.imap_unordered(_run_clip, todo)
+            for _ in track(done, total=len(todo), description=label, transient=True):
+                pass
+    missing = sum(not (progress / f"{c.clip_id}.json").is_file() for c in clips)
+    if missing:  # other shards are still running: the last one to finish writes the manifest
+        return {"stimuli": 0, "skipped": 0, "pending_clips": missing, "complete": False}
     return finalize(out, classes, clips, settings)
 
 
 def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[str, Any]) -> dict[str, Any]:
     """Assemble manifest.csv and skipped.csv from the per-clip records, in clip-list order."""
-    rows, skipped = [], []
+    rows, skipped, errors = [], [], []
     for clip in clips:
         record = json.loads((out / PROGRESS_DIR / f"{clip.clip_id}.json").read_text())
         rows += record["rows"]
         skipped += record["skipped"]
+        errors += record.get("errors", [])
     atomic_write_text(out / "classes.txt", "".join(f"{c}\n" for c in classes))
     flow = settings["prepare"].get("flow")
     write_csv(out / "manifest.csv", rows, MANIFEST_COLUMNS + (FLOW_COLUMNS if flow else ()))
     write_csv(out / "skipped.csv", skipped, SKIPPED_COLUMNS)
+    write_csv(out / "errors.csv", errors, ERROR_COLUMNS)
+    quality = quality_summary(rows, len(errors))
+    contact_sheet(out, rows, out / "contact_sheet.png")
     counts = {s: sum(r["split"] == s and r["status"] == "ok" for r in rows) for s in ("train", "val", "test")}
-    summary = {"stimuli": len(rows), "skipped": len(skipped), "counts": counts, "classes": classes}
+    summary = {
+        "stimuli": len(rows), "skipped": len(skipped), "errors": len(errors), "counts": counts, "classes": classes,
+        "quality": quality, "quality_line": format_summary(quality),
+    }  # fmt: skip
     write_json(out / "stimuli.json", {"settings": settings, "complete": True, **summary})
     return summary

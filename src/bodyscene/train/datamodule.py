@@ -1,22 +1,35 @@
-"""Stimulus images as tensors for training and evaluation, with class-balanced sampling.
+"""Stimulus images as uint8 batches for training and evaluation, with class-balanced sampling.
 
-Images are decoded and resized once into uint8 tensors (N x 3 x S x S) per split and condition, kept in memory;
-normalisation and augmentation happen on the batch, on the training device (see module.py).
+Decoding PNGs every epoch is far slower than a GPU trains (README, "Paper-scale training"), so each split x image
+column is decoded and resized once into one memory-mapped .npy (N x 3 x S x S uint8) under STIM/cache/, keyed by
+the image size and the source files. Later runs, DDP ranks and DataLoader workers all map the same file; the page
+cache keeps it in RAM. A batch is one fancy-indexed read of the map (`__getitems__`), no per-item stacking.
+Normalisation and augmentation happen on the batch, on the training device (module.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import cv2
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data._utils.collate import default_collate
 
 from bodyscene.errors import BodySceneError
 from bodyscene.stimuli.frontend import model_inputs
 from bodyscene.stimuli.manifest import StimulusSet, read_stimulus_set
+
+CACHE_VERSION = 1  # bump when the cached layout changes
 
 
 def load_image(path: Path, size: int) -> np.ndarray:
@@ -28,52 +41,172 @@ def load_image(path: Path, size: int) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-class FrameCache:
-    """Decoded, resized frames of one stimulus set, loaded on first use per (split, image column)."""
+def decode_into(out: np.ndarray, paths: list[Path], size: int, threads: int | None = None) -> None:
+    """Decode `paths` into out[i] (3 x S x S); OpenCV releases the GIL, so threads decode in parallel."""
+    threads = threads or min(16, os.cpu_count() or 1)
+    with ThreadPoolExecutor(threads) as pool:
+        for i, image in enumerate(pool.map(partial(load_image, size=size), paths)):
+            out[i] = image.transpose(2, 0, 1)
 
-    def __init__(self, stimuli: StimulusSet, size: int):
+
+class Frames:
+    """One split x column as an N x 3 x S x S uint8 array: a memory-mapped .npy opened lazily in each process
+    (a pickled np.memmap would copy the whole array into every DataLoader worker), or an in-memory array."""
+
+    def __init__(self, path: Path | None = None, array: np.ndarray | None = None):
+        self.path, self._array = path, array
+
+    @property
+    def array(self) -> np.ndarray:
+        if self._array is None:
+            self._array = np.load(self.path, mmap_mode="r")
+        return self._array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_array": None if self.path is not None else self._array}
+
+
+class FrameCache:
+    """Decoded, resized frames of one stimulus set, one .npy per (split, image column, size) in `cache_dir`."""
+
+    def __init__(self, stimuli: StimulusSet, size: int, cache_dir: str | Path | None = None):
         self.stimuli, self.size = stimuli, size
-        self._cache: dict[tuple[str, str], torch.Tensor] = {}
+        self.dir = Path(cache_dir) if cache_dir is not None else stimuli.root / "cache"
+        self._frames: dict[tuple[str, str], Frames] = {}
+
+    def paths(self, split: str, column: str) -> list[Path]:
+        return [self.stimuli.path(r, column) for r in self.stimuli.split(split)]
+
+    def file(self, split: str, column: str) -> Path:
+        """The cache file's name holds a digest of the sources (path, size, mtime): a rerun `prepare` invalidates it."""
+        digest = hashlib.sha1(f"v{CACHE_VERSION} {self.size}".encode())
+        for path in self.paths(split, column):
+            try:
+                st = path.stat()
+            except OSError as e:
+                raise BodySceneError(f"{path}: missing image; rerun `bodyscene prepare` on this stimulus set") from e
+            digest.update(f"\n{path.relative_to(self.stimuli.root)} {st.st_size} {st.st_mtime_ns}".encode())
+        return self.dir / f"{split}-{column}-{self.size}px-{digest.hexdigest()[:16]}.npy"
+
+    def build(self, split: str, column: str) -> Path | None:
+        """Write the cache file unless it exists (atomically: temp file, then rename); None if the folder is
+        read-only. Safe when several processes build at once: each renames a complete file over the same name."""
+        paths = self.paths(split, column)
+        if not paths:
+            return None
+        target = self.file(split, column)
+        if target.is_file():
+            return target
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.dir)
+            os.close(fd)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; other users of a shared cache must read it
+        except OSError:
+            return None
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), 3, self.size, self.size))
+            decode_into(out, paths, self.size)
+            out.flush()
+            del out
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        for stale in self.dir.glob(f"{split}-{column}-{self.size}px-*.npy"):
+            if stale != target:
+                stale.unlink(missing_ok=True)
+        return target
+
+    def frames(self, split: str, column: str) -> Frames:
+        key = (split, column)
+        if key not in self._frames:
+            path = self.build(split, column)
+            if path is not None:
+                self._frames[key] = Frames(path)
+            else:  # empty split, or a read-only stimulus folder without train.cache_dir: decode into memory
+                paths = self.paths(split, column)
+                if paths:
+                    warnings.warn(f"{self.dir}: not writable; decoding {split}/{column} into memory", stacklevel=2)
+                array = np.empty((len(paths), 3, self.size, self.size), np.uint8)
+                decode_into(array, paths, self.size)
+                self._frames[key] = Frames(array=array)
+        return self._frames[key]
 
     def images(self, split: str, column: str) -> torch.Tensor:
-        key = (split, column)
-        if key not in self._cache:
-            rows = self.stimuli.split(split)
-            arr = np.stack([load_image(self.stimuli.path(r, column), self.size) for r in rows]) if rows else None
-            if arr is None:
-                arr = np.zeros((0, self.size, self.size, 3), np.uint8)
-            self._cache[key] = torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
-        return self._cache[key]
+        """All frames of a split x column as one uint8 tensor (N x 3 x S x S), e.g. for inspection."""
+        return torch.from_numpy(np.array(self.frames(split, column).array))
 
 
 class StimulusDataset(Dataset):
-    """Items are dicts: one uint8 image per model input, `label`, and `index` (row in the split)."""
+    """Items are dicts: one uint8 image per model input, `label`, and `index` (row in the split).
+
+    `__getitems__` (used by DataLoader for whole batches) reads each input's rows in one indexing operation;
+    pair it with `collate` below.
+    """
 
     def __init__(self, cache: FrameCache, split: str, kind: str, condition: str):
         self.rows = cache.stimuli.split(split)
+        self.size = cache.size
         self.labels = torch.tensor([int(r["label"]) for r in self.rows], dtype=torch.long)
-        self.inputs = {}
-        black = torch.zeros(3, cache.size, cache.size, dtype=torch.uint8)
-        for name, column in model_inputs(kind, condition).items():
-            self.inputs[name] = cache.images(split, column) if column is not None else black
+        self.inputs: dict[str, Frames | None] = {
+            name: cache.frames(split, column) if column is not None else None  # None: a black frame
+            for name, column in model_inputs(kind, condition).items()
+        }
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        item = {name: (t if t.dim() == 3 else t[i]) for name, t in self.inputs.items()}
-        item["label"] = self.labels[i]
-        item["index"] = torch.tensor(i)
-        return item
+        return {k: v[0] for k, v in self.__getitems__([i]).items()}
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        idx = np.asarray(indices, dtype=np.int64)
+        batch = {}
+        for name, frames in self.inputs.items():
+            if frames is None:
+                batch[name] = torch.zeros((len(idx), 3, self.size, self.size), dtype=torch.uint8)
+            else:
+                batch[name] = torch.from_numpy(np.ascontiguousarray(frames.array[idx]))
+        batch["label"] = self.labels[idx]
+        batch["index"] = torch.from_numpy(idx)
+        return batch
 
 
-def balanced_sampler(labels: torch.Tensor, num_classes: int, seed: int) -> WeightedRandomSampler:
-    """Draws every class equally often in expectation, whatever the class sizes (weight 1 / class count)."""
-    counts = torch.bincount(labels, minlength=num_classes).clamp(min=1).double()
-    weights = (1.0 / counts)[labels]
-    return WeightedRandomSampler(
-        weights, num_samples=len(labels), replacement=True, generator=torch.Generator().manual_seed(seed)
-    )
+def collate(batch: Any) -> Any:
+    """A batch from `StimulusDataset.__getitems__` is already collated; anything else goes to the default."""
+    return batch if isinstance(batch, dict) else default_collate(batch)
+
+
+class BalancedSampler(Sampler[int]):
+    """Draws every class equally often in expectation, whatever the class sizes (weight 1 / class count), with
+    replacement. The stream depends only on (seed, epoch): every DDP rank draws the same stream, which Lightning's
+    DistributedSamplerWrapper deals out to the ranks without overlap, and a resumed run redraws the same epochs."""
+
+    def __init__(self, labels: torch.Tensor, num_classes: int, seed: int, num_samples: int | None = None):
+        counts = torch.bincount(labels, minlength=num_classes).clamp(min=1).double()
+        self.weights = (1.0 / counts)[labels]
+        self.num_samples = num_samples if num_samples is not None else len(labels)
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.multinomial(self.weights, self.num_samples, replacement=True, generator=generator).tolist())
+
+
+def balanced_sampler(labels: torch.Tensor, num_classes: int, seed: int) -> BalancedSampler:
+    return BalancedSampler(labels, num_classes, seed)
 
 
 class StimulusDataModule(L.LightningDataModule):
@@ -87,13 +220,21 @@ class StimulusDataModule(L.LightningDataModule):
         balanced: bool = True,
         num_workers: int = 0,
         seed: int = 0,
+        cache_dir: str | Path | None = None,
     ):
         super().__init__()
         self.stimuli = read_stimulus_set(stimuli)
         self.classes = self.stimuli.classes
         self.kind, self.condition = kind, condition
         self.batch_size, self.balanced, self.num_workers, self.seed = batch_size, balanced, num_workers, seed
-        self.cache = FrameCache(self.stimuli, image_size)
+        self.cache = FrameCache(self.stimuli, image_size, cache_dir)
+
+    def prepare_data(self) -> None:
+        """Lightning calls this on one process per node before the others start: build the caches there once."""
+        for split in ("train", "val"):
+            for column in model_inputs(self.kind, self.condition).values():
+                if column is not None:
+                    self.cache.build(split, column)
 
     def dataset(self, split: str, condition: str | None = None) -> StimulusDataset:
         return StimulusDataset(self.cache, split, self.kind, condition or self.condition)
@@ -103,6 +244,7 @@ class StimulusDataModule(L.LightningDataModule):
             dataset,
             batch_size=self.batch_size,
             num_workers=self.num_workers,
+            collate_fn=collate,
             pin_memory=torch.cuda.is_available(),
             persistent_workers=self.num_workers > 0,
             **kwargs,

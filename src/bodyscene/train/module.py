@@ -36,27 +36,62 @@ class ActionModule(L.LightningModule):
         self.train_cfg = TrainConfig(**train)
         self.classes = classes
         self.net = build_model(self.model_cfg, len(classes))
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        if self.train_cfg.channels_last:  # NHWC lets cuDNN use tensor-core kernels without transposes under AMP
+            self.net = self.net.to(memory_format=torch.channels_last)
+        # (x / 255 - mean) / std == x * scale - shift, applied in place to the float batch
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        self.register_buffer("scale", 1.0 / (255.0 * std), persistent=False)
+        self.register_buffer("shift", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) / std, persistent=False)
         self._augment_rng = torch.Generator().manual_seed(self.train_cfg.seed)
+
+    def on_train_epoch_start(self) -> None:
+        """Augmentation draws depend on (seed, epoch, rank): DDP ranks differ, and a resumed run repeats them."""
+        seed = (self.train_cfg.seed * 1_000_003 + self.current_epoch) * 65_537 + self.global_rank
+        self._augment_rng.manual_seed(seed)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.net(*[batch[name] for name in self.net.inputs])
 
     def on_after_batch_transfer(self, batch: dict[str, torch.Tensor], dataloader_idx: int) -> dict[str, torch.Tensor]:
-        """uint8 -> normalised float on the device; in training, one random affine per sample shared by its inputs."""
+        """uint8 -> normalised float on the device; in training, one random affine per sample shared by its inputs.
+
+        One float copy and (when augmenting) one resampled copy per input; the sampling grid is computed once for
+        all inputs (DomainNet's two streams), and normalisation is done in place. Resampling the raw 0..255 values
+        is linear per channel, so it commutes with the scale, and its zero padding stays black once normalised.
+        """
         out = dict(batch)
-        theta = None
+        grid = None
         if self.training and self.train_cfg.augment:
             n = batch["label"].shape[0]
             theta = random_affine(n, self._augment_rng).to(self.device)
+            size = batch[self.net.inputs[0]].shape
+            grid = F.affine_grid(theta, [n, 3, size[-2], size[-1]], align_corners=False)
+        blank = self._blank_streams(batch["label"].shape[0]) if self.training else {}
+        fmt = torch.channels_last if self.train_cfg.channels_last else torch.contiguous_format
         for name in self.net.inputs:
-            x = batch[name].float().div_(255)
-            if theta is not None:
-                grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+            # without resampling, change the layout while still uint8 (4x fewer bytes); .float() keeps it
+            x = (batch[name] if grid is not None else batch[name].contiguous(memory_format=fmt)).float()
+            if name in blank:
+                x.mul_(blank[name].view(-1, 1, 1, 1))
+            if grid is not None:
                 x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-            out[name] = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=fmt)
+            out[name] = x.mul_(self.scale).sub_(self.shift)
         return out
+
+    def _blank_streams(self, n: int) -> dict[str, torch.Tensor]:
+        """Stream dropout: per sample, with probability p/2 each, black out the body or the background input.
+
+        At test time a body-only stimulus reaches the background stream as a black frame (and a background-only
+        one the body stream). A stream never trained on black frames answers them with confident, arbitrary logits
+        that swamp the other stream's; seeing a few in training teaches it that a black frame carries no evidence.
+        Off (0) in the paper's recipe; see README, "The embedded benchmark".
+        """
+        p = self.train_cfg.stream_dropout
+        if p == 0 or self.model_cfg.kind != "domainnet":
+            return {}
+        u = torch.rand(n, generator=self._augment_rng).to(self.device)
+        return {"body": (u >= p / 2).float(), "background": ((u < p / 2) | (u >= p)).float()}
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         outputs = self(batch)
@@ -78,6 +113,13 @@ class ActionModule(L.LightningModule):
         self.log("val/loss", loss, on_epoch=True, batch_size=n, sync_dist=True)
         self.log("val/acc", acc, prog_bar=True, on_epoch=True, batch_size=n, sync_dist=True)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self):
         cfg = self.train_cfg
-        return torch.optim.SGD(self.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        fused = self.device.type == "cuda"  # one kernel for all parameters instead of one per tensor
+        optimizer = torch.optim.SGD(
+            self.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, fused=fused or None
+        )
+        if cfg.schedule == "constant":  # the paper's recipe
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}

@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 
 import lightning as L
+import torch
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
@@ -16,6 +18,7 @@ from bodyscene.config import ModelConfig, StrictModel, TrainConfig, dump_config
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_text, write_json
 from bodyscene.train.datamodule import StimulusDataModule
+from bodyscene.train.distributed import DrawLog, RankDigests, trainer_settings
 from bodyscene.train.module import ActionModule
 
 
@@ -29,12 +32,23 @@ def quiet_lightning() -> None:
         ".*isinstance\\(treespec, LeafSpec\\).*",
         ".*does not have many workers.*",
         ".*The number of training batches.*",
+        ".*sync_dist=True.*",
+        ".*all_gather is deprecated.*",  # inside Lightning's all_gather (torch 2.14)
     ):
         warnings.filterwarnings("ignore", message=message)
 
 
 def checkpoint_dir(run: Path, name: str) -> Path:
     return Path(run) / name / "checkpoints"
+
+
+def resolve_precision(precision: str, accelerator: str = "auto") -> str:
+    """'auto': bf16 mixed precision on GPUs that support it (Ampere+), fp16 mixed on older ones, fp32 on CPU."""
+    if precision != "auto":
+        return precision
+    if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+    return "32-true"
 
 
 def train_model(
@@ -57,9 +71,10 @@ def train_model(
     if not resume and ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
         if not overwrite:
             raise BodySceneError(f"{out}: already has checkpoints; pass --resume to continue or --overwrite to restart")
-        for f in ckpt_dir.iterdir():
-            f.unlink()
-        (out / "metrics.csv").unlink(missing_ok=True)
+        if rank_zero_only.rank == 0:  # under torchrun every rank runs this; one deletes
+            for f in ckpt_dir.iterdir():
+                f.unlink(missing_ok=True)
+            (out / "metrics.csv").unlink(missing_ok=True)
 
     saved = dump_config(_Saved(model=model_cfg, train=train_cfg))
     if resume and (out / "config.yaml").is_file() and not _same_settings(out / "config.yaml", saved):
@@ -78,25 +93,26 @@ def train_model(
         balanced=train_cfg.balanced,
         num_workers=train_cfg.num_workers,
         seed=train_cfg.seed,
+        cache_dir=train_cfg.cache_dir,
     )
     module = ActionModule(model_cfg.model_dump(mode="json"), train_cfg.model_dump(mode="json"), data.classes)
-    has_val = len(data.dataset("val")) > 0
+    has_val = len(data.stimuli.split("val")) > 0
 
-    atomic_write_text(out / "config.yaml", saved)
-    write_json(
-        out / "model.json",
-        {
-            "name": name,
-            "kind": model_cfg.kind,
-            "backbone": model_cfg.backbone,
-            "condition": model_cfg.condition,
-            "classes": data.classes,
-            "stimuli": str(stimuli.resolve()),
-            "image_size": train_cfg.image_size,
-            "bodyscene": __version__,
-            "python": platform.python_version(),
-        },
-    )
+    info = {
+        "name": name,
+        "kind": model_cfg.kind,
+        "backbone": model_cfg.backbone,
+        "condition": model_cfg.condition,
+        "classes": data.classes,
+        "stimuli": str(stimuli.resolve()),
+        "image_size": train_cfg.image_size,
+        "bodyscene": __version__,
+        "python": platform.python_version(),
+    }
+    if rank_zero_only.rank == 0:
+        atomic_write_text(out / "config.yaml", saved)
+        write_json(out / "model.json", info)
+    digests = RankDigests()
     callbacks = [
         ModelCheckpoint(
             dirpath=ckpt_dir,
@@ -108,13 +124,18 @@ def train_model(
             enable_version_counter=False,
         )
     ]
+    callbacks.append(digests)
+    if train_cfg.log_draws:
+        callbacks.append(DrawLog(out / "draws"))
     if progress:
         callbacks.append(RichProgressBar(leave=False))
+    placement = trainer_settings(train_cfg)
+    precision = resolve_precision(train_cfg.precision, train_cfg.accelerator)
     trainer = L.Trainer(
         max_epochs=train_cfg.epochs,
         accelerator=train_cfg.accelerator,
-        devices=train_cfg.devices,
-        precision=train_cfg.precision,
+        **placement,
+        precision=precision,
         deterministic=train_cfg.deterministic,
         callbacks=callbacks,
         logger=CSVLogger(save_dir=run, name=name, version=""),
@@ -124,16 +145,36 @@ def train_model(
         num_sanity_val_steps=0,
     )
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
+    if trainer.is_global_zero:
+        agree = len(set(digests.digests)) == 1
+        info["training"] = {
+            "world_size": trainer.world_size,
+            "num_nodes": trainer.num_nodes,
+            "strategy": type(trainer.strategy).__name__,
+            "precision": precision,
+            "batch_size_per_process": train_cfg.batch_size,
+            "parameter_digests": digests.digests,  # SHA-256 of each rank's final parameters, rank order
+            "ranks_agree": agree,
+        }
+        write_json(out / "model.json", info)
+        if not agree:
+            warnings.warn(f"{out}: DDP ranks ended with different weights; the checkpoint holds rank 0's", stacklevel=2)
     return out
 
 
+# settings that change where and how fast training runs, not what it computes: a resume may change them
+EXECUTION_ONLY = ("num_workers", "accelerator", "devices", "num_nodes", "strategy", "cache_dir", "log_draws")
+
+
 def _same_settings(saved_file: Path, saved: str) -> bool:
-    """Resuming may change only the number of epochs (to train longer); anything else would mix two runs."""
+    """Resuming may change the number of epochs (to train longer) and where it runs; anything else would mix two
+    runs."""
     import yaml
 
     before, now = yaml.safe_load(saved_file.read_text()), yaml.safe_load(saved)
-    before["train"].pop("epochs", None)
-    now["train"].pop("epochs", None)
+    for key in ("epochs", *EXECUTION_ONLY):
+        before["train"].pop(key, None)
+        now["train"].pop(key, None)
     return before == now
 
 

@@ -1,0 +1,62 @@
+"""configs/paper.yaml, Trainer settings under torchrun, precision 'auto', and what a resume may change."""
+
+import pytest
+import torch
+import yaml
+
+from bodyscene.config import CONFIG_DIR, RunConfig, TrainConfig, dump_config, load_config
+from bodyscene.errors import BodySceneError
+from bodyscene.train.distributed import launched_by_torchrun, trainer_settings
+from bodyscene.train.run import _same_settings, _Saved, resolve_precision
+
+
+def test_paper_yaml_is_a_valid_run_config_holding_the_papers_recipe():
+    raw = yaml.safe_load((CONFIG_DIR / "paper.yaml").read_text())
+    cfg = RunConfig.model_validate(raw)  # StrictModel: a misspelt key would fail here
+    assert cfg == load_config("paper")  # and `--config paper` finds the packaged file
+    t = cfg.train
+    assert (t.epochs, t.lr, t.momentum, t.image_size, t.balanced) == (100, 0.001, 0.9, 224, True)
+    assert t.batch_size == 64 and t.precision == "auto" and t.channels_last
+    assert cfg.model.backbone == "resnet50" and cfg.model.pretrained is None
+    assert [(m.kind, m.backbone) for m in cfg.models] == [("baseline", "resnet50"), ("domainnet", "resnet50")]
+    assert cfg.prepare.dilation == 1.2 and cfg.prepare.frames_per_clip == 1
+
+
+TORCHRUN_2x4 = {"TORCHELASTIC_RUN_ID": "x", "WORLD_SIZE": "8", "LOCAL_WORLD_SIZE": "4", "RANK": "5"}
+
+
+def test_trainer_settings_come_from_torchrun_when_left_at_auto():
+    assert launched_by_torchrun(TORCHRUN_2x4) and not launched_by_torchrun({"WORLD_SIZE": "8"})
+    assert trainer_settings(TrainConfig(), TORCHRUN_2x4) == {"devices": 4, "num_nodes": 2, "strategy": "ddp"}
+    assert trainer_settings(TrainConfig(), {}) == {"devices": "auto", "num_nodes": 1, "strategy": "auto"}
+    one = {"TORCHELASTIC_RUN_ID": "x", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1"}
+    assert trainer_settings(TrainConfig(), one) == {"devices": 1, "num_nodes": 1, "strategy": "auto"}
+    mine = TrainConfig(strategy="ddp_find_unused_parameters_true", devices=4, num_nodes=2)
+    assert trainer_settings(mine, TORCHRUN_2x4)["strategy"] == "ddp_find_unused_parameters_true"
+
+
+def test_settings_that_contradict_torchrun_are_one_clear_error():
+    with pytest.raises(BodySceneError, match="WORLD_SIZE=8; leave both at auto"):
+        trainer_settings(TrainConfig(devices=2), TORCHRUN_2x4)
+
+
+def test_precision_auto_picks_bf16_where_the_gpu_supports_it(monkeypatch):
+    assert resolve_precision("16-mixed") == "16-mixed"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_precision("auto") == "32-true"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert resolve_precision("auto") == "bf16-mixed"
+    assert resolve_precision("auto", accelerator="cpu") == "32-true"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert resolve_precision("auto") == "16-mixed"
+    with pytest.raises(ValueError):
+        TrainConfig(precision="bf17")
+
+
+def test_a_resume_may_move_to_other_hardware_but_not_change_the_recipe(tmp_path):
+    saved = tmp_path / "config.yaml"
+    saved.write_text(dump_config(_Saved(model={}, train=TrainConfig())))
+    moved = TrainConfig(devices=8, num_nodes=2, strategy="ddp", num_workers=8, cache_dir=tmp_path, epochs=200)
+    assert _same_settings(saved, dump_config(_Saved(model={}, train=moved)))
+    assert not _same_settings(saved, dump_config(_Saved(model={}, train=TrainConfig(lr=0.01))))
