@@ -339,6 +339,37 @@ def compare(
     console.print(f"[green]wrote[/] {out or run / 'comparison.json'}")
 
 
+@app.command()
+def experiment(
+    name: Annotated[str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone or flow")],
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="experiment YAML (default: configs/experiments/NAME.yaml)")
+    ] = None,
+    seeds: Annotated[int | None, typer.Option(help="number of seeds (default: the config's)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default runs/NAME)")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="change a setting: --set train.epochs=3 (run config), --set params.levels=[0,0.2]"),
+    ] = None,
+) -> None:
+    """Run one of the paper's open questions: RUN/table.csv (mean, 95% CI over seeds), a figure, the run folders."""
+    from rich.table import Table
+
+    from bodyscene.config import parse_overrides
+    from bodyscene.experiments.runner import run_experiment
+
+    rows = run_experiment(name, config, seeds=seeds, out=out, overrides=parse_overrides(set_ or []))
+    table = Table(title=f"{name}: mean over seeds [95% CI]")
+    columns = [c for c in rows[0] if c not in ("ci95_low", "ci95_high", "per_seed")] if rows else []
+    for column in columns:
+        table.add_column(column)
+    for r in rows:
+        ci = f" [{r['ci95_low']}, {r['ci95_high']}]" if r["ci95_low"] != "" else ""
+        table.add_row(*(f"{r[c]}{ci}" if c == "mean" else str(r[c]) for c in columns))
+    Console().print(table)
+    console.print(f"[green]wrote[/] {out or Path('runs') / name}/table.csv")
+
+
 def main() -> None:
     try:
         app()

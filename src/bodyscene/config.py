@@ -37,6 +37,22 @@ class SynthConfig(StrictModel):
     seed: int = 0
 
 
+class MaskNoiseConfig(StrictModel):
+    """Controlled corruption of the person masks before stimuli are made (the seg-noise experiment, stimuli/noise.py)."""
+
+    kind: Literal["erode", "dilate", "flip", "drop"] = "drop"
+    level: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="erode/dilate: k as a share of the person's radius; "
+        "flip: share of boundary-band pixels flipped; drop: share of frames with no mask",
+    )
+    band_px: int = Field(3, ge=1, le=50, description="flip: half-width of the band around the mask boundary")
+    seed: int = 0
+    splits: list[Literal["train", "val", "test"]] = Field(["train", "val", "test"], description="splits to corrupt")
+
+
 class PrepareConfig(StrictModel):
     # "auto": ground-truth when DATA/masks/ exists (the synthetic benchmark), else mediapipe (the offline default)
     segmenter: str = "auto"
@@ -56,19 +72,24 @@ class PrepareConfig(StrictModel):
     inpaint_radius: int = Field(3, ge=1, le=50)
     min_mask_fraction: float = Field(0.0005, ge=0.0, le=1.0, description="below this a frame has no person")
     keep_empty: bool = Field(False, description="keep frames with no person (flagged in the manifest)")
+    mask_noise: MaskNoiseConfig | None = Field(None, description="corrupt masks before making stimuli (seg-noise)")
+    flow: bool = Field(False, description="also write optical-flow images per condition (stimuli/flow.py)")
 
 
 class LossWeights(StrictModel):
     body: float = Field(1.0, ge=0.0)
     background: float = Field(1.0, ge=0.0)
     combined: float = Field(1.0, ge=0.0)
+    flow: float = Field(1.0, ge=0.0, description="the flow stream's isolated loss (kind: domainnet-flow)")
 
 
 class ModelConfig(StrictModel):
-    kind: Literal["baseline", "domainnet"] = "domainnet"
+    kind: Literal["baseline", "domainnet", "domainnet-flow"] = "domainnet"
     backbone: str = "resnet50"
     pretrained: Path | None = Field(None, description="local torchvision weights file; never downloaded")
-    fusion: Literal["sum"] = "sum"
+    fusion: Literal["sum", "weighted", "concat"] = Field(
+        "sum", description="DomainNet stream fusion: summed logits, learned per-stream weights, or concat + MLP"
+    )
     loss_weights: LossWeights = LossWeights()
     condition: Condition = Field("original", description="the condition a baseline is trained on")
 

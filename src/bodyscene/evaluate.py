@@ -126,8 +126,16 @@ def evaluate_model(
     return {"info": info, **per_condition}, predictions
 
 
-def evaluate_run(run: str | Path, cfg: EvaluateConfig, stimuli: str | Path | None = None, split: str = "test"):
+def evaluate_run(
+    run: str | Path,
+    cfg: EvaluateConfig,
+    stimuli: str | Path | None = None,
+    split: str = "test",
+    out: Path | None = None,
+):
+    """`out` (default RUN) receives the results: experiments evaluate one run's models on several stimulus sets."""
     run = Path(run)
+    out = Path(out) if out is not None else run
     results: dict[str, Any] = {"models": {}}
     predictions: list[dict[str, Any]] = []
     for model_dir in model_dirs(run):
@@ -142,12 +150,12 @@ def evaluate_run(run: str | Path, cfg: EvaluateConfig, stimuli: str | Path | Non
     results["split"] = split
     results["bootstrap"] = {"resamples": cfg.bootstrap, "seed": cfg.seed, "method": "percentile, over stimuli"}
     results = {k: results[k] for k in ("classes", "chance", "models", "class_names", "split", "stimuli", "bootstrap")}
-    write_json(run / "results.json", results)
-    write_csv(run / "predictions.csv", predictions, PREDICTION_COLUMNS)
-    write_csv(run / "results.csv", result_rows(results), RESULT_COLUMNS)
+    write_json(out / "results.json", results)
+    write_csv(out / "predictions.csv", predictions, PREDICTION_COLUMNS)
+    write_csv(out / "results.csv", result_rows(results), RESULT_COLUMNS)
     from bodyscene.report.figures import plot_accuracy
 
-    plot_accuracy(results, run / "accuracy.png")
+    plot_accuracy(results, out / "accuracy.png")
     return results
 
 

@@ -13,12 +13,17 @@ from torch import nn
 from torchvision import models as tvm
 
 from bodyscene.errors import BodySceneError
+from bodyscene.models.vit import vit_b_16, vit_tiny
 
 # name -> (constructor, attribute path of the classifier head)
 BACKBONES: dict[str, tuple[Callable[..., nn.Module], str]] = {
     "resnet18": (tvm.resnet18, "fc"),
     "resnet34": (tvm.resnet34, "fc"),
     "resnet50": (tvm.resnet50, "fc"),
+    # Vision transformers (models/vit.py): torchvision's ViT-B/16, and a DeiT-Ti-sized one with 8 px patches at
+    # 64 px for CPU runs. Both accept any input size that is a multiple of the patch size.
+    "vit_b_16": (vit_b_16, "heads.head"),
+    "vit_tiny": (vit_tiny, "heads.head"),
 }
 
 

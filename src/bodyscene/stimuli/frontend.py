@@ -9,7 +9,8 @@ black; its background input is the stimulus with the dilated body region inpaint
 | body-only       | the body-only image   | a black frame (inpainting a black frame gives black) |
 | background-only | a black frame (no person is left to keep) | the background-only image |
 
-A baseline sees the stimulus itself.
+A baseline sees the stimulus itself. The flow stream of `domainnet-flow` sees the optical flow of the stimulus's
+own condition (`flow_<condition>` columns, written by `prepare` with `prepare.flow: true`; see stimuli/flow.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def model_inputs(kind: str, condition: str) -> dict[str, str | None]:
         raise BodySceneError(f"unknown condition {condition!r}; choose original, body or background")
     if kind == "baseline":
         return {"image": condition}
-    return {
+    inputs = {
         "body": "body" if condition in ("original", "body") else BLACK,
         "background": "background" if condition in ("original", "background") else BLACK,
     }
+    if kind == "domainnet-flow":
+        inputs["flow"] = f"flow_{condition}"
+    return inputs

@@ -26,7 +26,7 @@ from rich.progress import track
 
 from bodyscene.config import PrepareConfig
 from bodyscene.data.readers import Clip, read_clips
-from bodyscene.data.video import count_frames, read_frames, sample_indices
+from bodyscene.data.video import count_frames, sample_indices
 from bodyscene.errors import BodySceneError
 from bodyscene.files import (
     atomic_write_bytes,
@@ -37,8 +37,10 @@ from bodyscene.files import (
     write_json,
 )
 from bodyscene.segment import FrameRef, Segmenter, get_segmenter
-from bodyscene.stimuli.manifest import MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
+from bodyscene.stimuli.flow import flow_image, partner_index, read_with_partners
+from bodyscene.stimuli.manifest import FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
 from bodyscene.stimuli.masks import make_background_only, make_body_only
+from bodyscene.stimuli.noise import applies_to, corrupt_mask
 from bodyscene.stimuli.quality import contact_sheet, format_summary, quality_summary
 
 PROGRESS_DIR = ".progress"
@@ -120,7 +122,8 @@ def _process_clip(
         n_frames = count_frames(clip.path)
         if n_frames == 0:
             raise BodySceneError(f"{clip.path}: the clip has no frames; remove it from the lists")
-        frames = read_frames(clip.path, sample_indices(n_frames, n_wanted, every=cfg.every_k))
+        indices = sample_indices(n_frames, n_wanted, every=cfg.every_k)
+        frames, partners = read_with_partners(clip.path, indices, n_frames, cfg.flow)
     except BodySceneError as e:
         result.skipped.append({"clip_id": clip.clip_id, "path": clip.rel, "frame_index": "", "reason": str(e)})
         result.errors.append({"clip_id": clip.clip_id, "path": clip.rel, "reason": str(e)})
@@ -141,16 +144,22 @@ def _process_clip(
             )
             if not cfg.keep_empty:
                 continue
+        mask = corrupt_mask(seg.mask, cfg.mask_noise, sid) if applies_to(cfg.mask_noise, clip.split) else seg.mask
         rel = {c: f"{c}/{clip.split}/{clip.class_name}/{sid}.png" for c in ("original", "body", "background")}
         rel["mask"] = f"masks/{clip.split}/{clip.class_name}/{sid}.png"
-        images = make_stimuli(frame, seg.mask, cfg)
+        images = make_stimuli(frame, mask, cfg)
         for condition, image in images.items():
             pending.append(_WRITER.submit(write_png, out / rel[condition], image))
         residual = ""
         if cfg.residual and status == "ok" and segmenter.name != "ground-truth":
             # the person should be gone: the share of the background-only frame still called person
             residual = round(float(segmenter.segment(images["background"]).mask.mean()), 6)
-        pending.append(_WRITER.submit(write_png, out / rel["mask"], seg.mask.astype(np.uint8) * 255))
+        pending.append(_WRITER.submit(write_png, out / rel["mask"], mask.astype(np.uint8) * 255))
+        if cfg.flow:  # the flow image's three conditions, made like the frame's (stimuli/flow.py)
+            flow = flow_image(frame, partners[index], forward=partner_index(index, n_frames) > index)
+            for condition, image in make_stimuli(flow, mask, cfg).items():
+                rel[f"flow_{condition}"] = f"flow/{condition}/{clip.split}/{clip.class_name}/{sid}.png"
+                pending.append(_WRITER.submit(write_png, out / rel[f"flow_{condition}"], image))
         result.rows.append(
             {
                 "stimulus_id": sid, "clip_id": clip.clip_id, "class": clip.class_name, "label": clip.label,
@@ -263,7 +272,8 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
         skipped += record["skipped"]
         errors += record.get("errors", [])
     atomic_write_text(out / "classes.txt", "".join(f"{c}\n" for c in classes))
-    write_csv(out / "manifest.csv", rows, MANIFEST_COLUMNS)
+    flow = settings["prepare"].get("flow")
+    write_csv(out / "manifest.csv", rows, MANIFEST_COLUMNS + (FLOW_COLUMNS if flow else ()))
     write_csv(out / "skipped.csv", skipped, SKIPPED_COLUMNS)
     write_csv(out / "errors.csv", errors, ERROR_COLUMNS)
     quality = quality_summary(rows, len(errors))

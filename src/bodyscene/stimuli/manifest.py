@@ -13,6 +13,7 @@ MANIFEST_COLUMNS = (
     "stimulus_id", "clip_id", "class", "label", "split", "frame_index",
     "original", "body", "background", "mask", "mask_area", "persons", "residual_person", "status",
 )  # fmt: skip
+FLOW_COLUMNS = ("flow_original", "flow_body", "flow_background")  # optional: written with prepare.flow
 SKIPPED_COLUMNS = ("clip_id", "path", "frame_index", "reason")
 
 
@@ -30,6 +31,11 @@ class StimulusSet:
         return [r for r in self.rows if r["split"] == name and (r["status"] == "ok" or not usable_only)]
 
     def path(self, row: dict[str, str], condition: str) -> Path:
+        if not row.get(condition):  # optional columns (flow_*) exist only when prepare wrote them
+            fix = "prepare it with `prepare.flow: true`" if condition in FLOW_COLUMNS else "rerun `bodyscene prepare`"
+            raise BodySceneError(
+                f"{self.root / 'manifest.csv'}: no {condition!r} image for {row['stimulus_id']}; {fix}"
+            )
         return self.root / row[condition]
 
 

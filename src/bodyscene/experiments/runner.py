@@ -1,0 +1,237 @@
+"""What every experiment shares: its config file, per-seed folders, the ordinary stages, and the table over seeds.
+
+An experiment is a module with a `Params` model (its own settings, the `params:` section of its YAML), `KEYS` (the
+table columns that name a variant), and `run_seed(ws, params) -> records`: it makes stimuli, trains and evaluates
+with the ordinary stages (prepare, train_model, evaluate_run) in ordinary run folders, and returns one record per
+(variant, model, condition, metric) with that seed's value. The runner repeats it over seeds and writes
+
+    OUT/table.csv       KEYS..., model, condition, metric, mean, ci95_low, ci95_high, seeds, per_seed
+    OUT/<name>.png      the figure
+    OUT/records.csv     every seed's value
+    OUT/experiment.yaml the settings used
+    OUT/seed<k>/...     data, stimuli-<tag>/, and run folders (RUN/<model>/, RUN/results.json, ...)
+
+The 95% CI is the t-interval over seeds (mean +- t_{0.975, K-1} * sd / sqrt(K)); it needs K >= 2.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import Field
+from rich.console import Console
+from scipy import stats
+
+from bodyscene.config import (
+    CONFIG_DIR,
+    ModelConfig,
+    PrepareConfig,
+    RunConfig,
+    StrictModel,
+    load_yaml,
+    merge,
+    validate,
+)
+from bodyscene.demo import make_data, with_seed
+from bodyscene.errors import BodySceneError
+from bodyscene.evaluate import evaluate_run
+from bodyscene.files import atomic_write_text, read_csv, write_csv
+from bodyscene.stimuli.make import prepare
+from bodyscene.train.run import checkpoint_dir, train_model
+
+console = Console(stderr=True)
+TABLE_TAIL = ("model", "condition", "metric", "mean", "ci95_low", "ci95_high", "seeds", "per_seed")
+RECORD_TAIL = ("model", "condition", "metric", "seed", "value")
+EXPERIMENT_LEVEL_KEYS = ("experiment", "base", "seeds", "data", "params")
+
+
+class ExperimentConfig(StrictModel):
+    """configs/experiments/NAME.yaml: a run config (a base plus changes) and the experiment's own settings."""
+
+    experiment: str
+    base: str = Field("demo", description="the run config it starts from: a packaged name (demo, paper) or a path")
+    run: dict[str, Any] = Field(default_factory=dict, description="changes to the base (synth, prepare, train, ...)")
+    seeds: int = Field(1, ge=1, le=100, description="repeats with seeds base+0..K-1 (data, training, evaluation)")
+    data: Path | None = Field(None, description="a data folder (list layout) instead of the embedded benchmark")
+    params: dict[str, Any] = Field(default_factory=dict, description="the experiment's own settings")
+
+
+def load_experiment(name: str, path: str | Path | None, overrides: dict[str, Any] | None = None):
+    """(ExperimentConfig, RunConfig) from the YAML (default: the packaged one), with --set overrides: keys of the
+    experiment level (seeds, params.*, data, base) go there, every other key changes the run config."""
+    path = Path(path) if path is not None else CONFIG_DIR / "experiments" / f"{name}.yaml"
+    data = load_yaml(path)
+    for key, value in (overrides or {}).items():
+        data = merge(data, {key: value} if key in EXPERIMENT_LEVEL_KEYS else {"run": {key: value}})
+    exp = validate(ExperimentConfig, data, str(path))
+    if exp.experiment != name:
+        raise BodySceneError(f"{path}: is the config of experiment {exp.experiment!r}, not {name!r}; pass its own")
+    base = load_yaml(exp.base)
+    return exp, validate(RunConfig, merge(base, exp.run), f"{path} (base {exp.base} + run)")
+
+
+@dataclass
+class Workspace:
+    """One seed's folder and the ordinary stages run inside it; every stage resumes on a rerun."""
+
+    root: Path  # OUT/seed<k>
+    cfg: RunConfig  # with this seed applied
+    seed: int
+    data: Path | None  # given data folder, or None for the embedded benchmark
+
+    def data_dir(self) -> Path:
+        if self.data is not None:
+            return self.data
+        make_data(self.cfg, self.root / "data")
+        return self.root / "data"
+
+    def stimuli(self, tag: str = "clean", prepare_cfg: PrepareConfig | None = None) -> Path:
+        """A stimulus set in OUT/seed<k>/stimuli-<tag>/; `prepare` skips finished clips and refuses other settings."""
+        out = self.root / f"stimuli-{tag}"
+        _stage(f"prepare {tag}", lambda: prepare(self.data_dir(), out, prepare_cfg or self.cfg.prepare))
+        return out
+
+    def train(self, stimuli: Path, run: str, models: dict[str, ModelConfig]) -> Path:
+        """Train each model (by folder name) into OUT/seed<k>/<run>/, resuming any that has a last checkpoint."""
+        folder = self.root / run
+        for name, model in models.items():
+            resume = (checkpoint_dir(folder, name) / "last.ckpt").is_file()
+            _stage(
+                f"train {run}/{name}",
+                lambda m=model, n=name, r=resume: train_model(
+                    stimuli, folder, m, self.cfg.train, name=n, resume=r, progress=False
+                ),
+            )
+        return folder
+
+    def evaluate(self, run: Path, stimuli: Path | None = None, out: Path | None = None) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        _stage(
+            f"evaluate {(out or run).name}",
+            lambda: results.update(evaluate_run(run, self.cfg.evaluate, stimuli, out=out)),
+        )
+        return results
+
+
+def _stage(name: str, fn) -> None:
+    start = time.perf_counter()
+    fn()
+    console.print(f"  [bold]{name}[/] done in {time.perf_counter() - start:.0f} s")
+
+
+def accuracy_records(results: dict[str, Any], **keys: Any) -> list[dict[str, Any]]:
+    """One record per (model, condition) of a results.json, tagged with the variant's keys."""
+    return [
+        {**keys, "model": model, "condition": condition, "metric": "accuracy", "value": sec["accuracy"]}
+        for model, conditions in results["models"].items()
+        for condition, sec in conditions.items()
+    ]
+
+
+def mean_ci(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and the t-interval over seeds; (mean, nan, nan) for a single seed."""
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, math.nan, math.nan
+    sem = float(x.std(ddof=1) / math.sqrt(len(x)))
+    if sem == 0:
+        return mean, mean, mean
+    low, high = stats.t.interval(level, len(x) - 1, loc=mean, scale=sem)
+    return mean, float(low), float(high)
+
+
+def summarise(records: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Records of every seed -> one table row per (keys, model, condition, metric), in first-seen order."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault(tuple(r[k] for k in (*keys, "model", "condition", "metric")), []).append(r)
+    rows = []
+    for group in groups.values():
+        values = [r["value"] for r in sorted(group, key=lambda r: r["seed"])]
+        mean, low, high = mean_ci(values)
+        rows.append(
+            {
+                **{k: group[0][k] for k in (*keys, "model", "condition", "metric")},
+                "mean": round(mean, 4),
+                "ci95_low": "" if math.isnan(low) else round(low, 4),
+                "ci95_high": "" if math.isnan(high) else round(high, 4),
+                "seeds": len(values),
+                "per_seed": " ".join(f"{v:.4f}" for v in values),
+            }
+        )
+    return rows
+
+
+def run_experiment(
+    name: str,
+    config: str | Path | None = None,
+    seeds: int | None = None,
+    out: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    from bodyscene.experiments import EXPERIMENTS
+
+    if name not in EXPERIMENTS:
+        raise BodySceneError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
+    module = EXPERIMENTS[name]
+    exp, cfg = load_experiment(name, config, overrides)
+    if seeds is not None:
+        exp.seeds = seeds
+    params = validate(module.Params, exp.params, f"{config or name}: params")
+    out = Path(out) if out is not None else Path("runs") / name
+    if exp.data is not None and not exp.data.is_dir():
+        raise BodySceneError(f"{exp.data}: data folder not found; set `data:` to a folder in the list layout")
+    atomic_write_text(
+        out / "experiment.yaml",
+        yaml.safe_dump(
+            {
+                **exp.model_dump(mode="json"),
+                "params": params.model_dump(mode="json"),
+                "resolved": cfg.model_dump(mode="json"),
+            },
+            sort_keys=False,
+        ),
+    )
+    records: list[dict[str, Any]] = []
+    for k in range(exp.seeds):
+        seed = cfg.train.seed + k
+        console.print(f"[bold]{name}[/]: seed {seed} ({k + 1} of {exp.seeds})")
+        ws = Workspace(out / f"seed{seed}", with_seed(cfg, seed), seed, exp.data)
+        records += [{**r, "seed": seed} for r in module.run_seed(ws, params)]
+    write_csv(out / "records.csv", records, (*module.KEYS, *RECORD_TAIL))
+    rows = summarise(records, module.KEYS)
+    write_csv(out / "table.csv", rows, (*module.KEYS, *TABLE_TAIL))
+    from bodyscene.experiments.figures import plot_experiment
+
+    plot_experiment(name, rows, module.KEYS, out / f"{name}.png")
+    return rows
+
+
+def read_table(out: str | Path) -> list[dict[str, str]]:
+    return read_csv(Path(out) / "table.csv", required=TABLE_TAIL)
+
+
+def standard_models(cfg: RunConfig) -> dict[str, ModelConfig]:
+    """The run config's `models` by folder name: the kind (a baseline on another condition: baseline-<condition>)."""
+    out = {}
+    for m in cfg.models:
+        name = f"baseline-{m.condition}" if m.kind == "baseline" and m.condition != "original" else m.kind
+        if name in out:
+            raise BodySceneError(f"run config `models`: two models would share the folder {name!r}; keep one")
+        out[name] = m
+    return out
+
+
+def domainnet_template(cfg: RunConfig) -> ModelConfig:
+    """The run config's DomainNet (first in `models`), which an experiment varies; else `model` as a DomainNet."""
+    for m in cfg.models:
+        if m.kind == "domainnet":
+            return m
+    return cfg.model.model_copy(update={"kind": "domainnet"})

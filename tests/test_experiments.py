@@ -1,0 +1,110 @@
+"""Every experiment end to end at a tiny size (the conftest data set, resnet18 at 32 px, 1 epoch, 1 seed): the
+table, the figure, ordinary run folders, and the report page that shows them."""
+
+import json
+import sys
+
+import pytest
+import yaml
+
+from bodyscene.cli import main
+from bodyscene.config import CONDITIONS
+from bodyscene.experiments.runner import read_table, run_experiment
+
+pytestmark = pytest.mark.slow
+
+
+def tiny(data, **more):
+    """Overrides that shrink any experiment to seconds: the fixture's data, 1 epoch at 32 px, resnet18."""
+    models = [{"kind": "baseline", "backbone": "resnet18"}, {"kind": "domainnet", "backbone": "resnet18"}]
+    return {
+        "data": str(data),
+        "train": {"epochs": 1, "image_size": 32, "batch_size": 16},
+        "evaluate": {"bootstrap": 0},
+        "models": models,
+        **more,
+    }
+
+
+def check_outputs(out, name, rows, n_rows):
+    assert len(rows) == n_rows
+    assert (out / "table.csv").is_file() and (out / f"{name}.png").stat().st_size > 1000
+    assert {r["condition"] for r in rows} == set(CONDITIONS)
+    assert all(0 <= r["mean"] <= 1 and r["seeds"] == 1 and r["ci95_low"] == "" for r in rows)
+    table = read_table(out)
+    assert [float(r["mean"]) for r in table] == [r["mean"] for r in rows]
+
+
+def accuracy_in(results_json, model, condition):
+    return json.loads(results_json.read_text())["models"][model][condition]["accuracy"]
+
+
+def test_paper_table_through_the_cli_and_into_the_report(tiny_data, tmp_path, monkeypatch):
+    out = tmp_path / "pt"
+    config = tmp_path / "pt.yaml"
+    config.write_text(yaml.safe_dump({"experiment": "paper-table", "seeds": 1, "data": str(tiny_data)}))
+    sets = ["train.epochs=1", "train.image_size=32", "evaluate.bootstrap=0", "models=[{kind: baseline, backbone: resnet18}, {kind: domainnet, backbone: resnet18}]"]  # fmt: skip
+    args = ["bodyscene", "experiment", "paper-table", "--config", str(config), "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", args + [a for s in sets for a in ("--set", s)])
+    with pytest.raises(SystemExit) as e:
+        main()
+    assert e.value.code in (0, None)
+    table = read_table(out)
+    assert [(r["model"], r["condition"]) for r in table] == [
+        (m, c) for m in ("baseline", "domainnet") for c in CONDITIONS
+    ]
+    results = out / "seed0" / "main" / "results.json"  # an ordinary run folder
+    assert float(table[4]["mean"]) == pytest.approx(accuracy_in(results, "domainnet", "body"), abs=1e-4)
+    monkeypatch.setattr(sys, "argv", ["bodyscene", "report", "--run", str(out)])
+    with pytest.raises(SystemExit) as e:
+        main()
+    html = (out / "report.html").read_text()
+    assert "paper-table.png" in html and "domainnet" in html and "data:image/png;base64" in html
+
+
+def test_loss_ablation_trains_each_loss_variant(tiny_data, tmp_path):
+    # a config file of its own: --set merges into the packaged config's variants, a file replaces them
+    config = tmp_path / "ablation.yaml"
+    variants = {"combined-only": {"body": 0, "background": 0, "combined": 1}}
+    config.write_text(yaml.safe_dump({"experiment": "loss-ablation", "params": {"variants": variants}}))
+    rows = run_experiment("loss-ablation", config, out=tmp_path, overrides=tiny(tiny_data))
+    check_outputs(tmp_path, "loss-ablation", rows, 3)
+    saved = yaml.safe_load((tmp_path / "seed0" / "loss" / "domainnet-combined-only" / "config.yaml").read_text())
+    assert saved["model"]["loss_weights"] == {"body": 0.0, "background": 0.0, "combined": 1.0, "flow": 1.0}
+    assert {r["loss"] for r in rows} == {"combined-only"}
+
+
+def test_fusion_reports_accuracy_and_ece(tiny_data, tmp_path):
+    rows = run_experiment("fusion", out=tmp_path, overrides=tiny(tiny_data, params={"variants": ["concat"]}))
+    check_outputs(tmp_path, "fusion", rows, 6)
+    assert sorted({r["metric"] for r in rows}) == ["accuracy", "ece"]
+    saved = yaml.safe_load((tmp_path / "seed0" / "fusion" / "domainnet-concat" / "config.yaml").read_text())
+    assert saved["model"]["fusion"] == "concat"
+
+
+def test_flow_trains_a_three_stream_model_on_flow_stimuli(tiny_data, tmp_path):
+    rows = run_experiment("flow", out=tmp_path, overrides=tiny(tiny_data, models=[]))
+    check_outputs(tmp_path, "flow", rows, 3)
+    assert {r["model"] for r in rows} == {"domainnet-flow"}
+    assert "flow_background" in (tmp_path / "seed0" / "stimuli-flow" / "manifest.csv").read_text().splitlines()[0]
+
+
+def test_seg_noise_evaluates_clean_models_on_noisy_test_frames(tiny_data, tmp_path):
+    params = {"kinds": ["drop"], "levels": [0.0, 1.0], "where": ["test"]}
+    rows = run_experiment("seg-noise", out=tmp_path, overrides=tiny(tiny_data, params=params))
+    check_outputs(tmp_path, "seg-noise", rows, 2 * 2 * 3)
+    # every test mask dropped: the body-only stimulus is black, so DomainNet's body input is all black
+    noisy = tmp_path / "seed0" / "test-drop-100" / "results.json"
+    assert json.loads(noisy.read_text())["stimuli"].endswith("stimuli-drop-100")
+    row = next(r for r in rows if r["level"] == 1.0 and r["model"] == "domainnet" and r["condition"] == "body")
+    assert row["mean"] == pytest.approx(accuracy_in(noisy, "domainnet", "body"), abs=1e-4)
+    assert not (tmp_path / "seed0" / "train-drop-100").exists()  # no noisy training needed for `test` alone
+
+
+def test_backbone_runs_a_vit_as_baseline_and_as_domainnet_streams(tiny_data, tmp_path):
+    rows = run_experiment("backbone", out=tmp_path, overrides=tiny(tiny_data, params={"backbones": ["vit_tiny"]}))
+    check_outputs(tmp_path, "backbone", rows, 6)
+    info = json.loads((tmp_path / "seed0" / "backbone-vit_tiny" / "domainnet" / "model.json").read_text())
+    assert info["backbone"] == "vit_tiny"
+    saved = yaml.safe_load((tmp_path / "seed0" / "backbone-vit_tiny" / "baseline" / "config.yaml").read_text())
+    assert saved["train"]["lr"] == pytest.approx(0.003)  # the per-backbone training change of backbone.yaml
