@@ -188,7 +188,7 @@ def test_outputs_get_the_mode_open_would_give_not_mkstemps_0600(tmp_path):
     os.umask(umask)
     path = files.write_json(tmp_path / "results.json", {"a": 1})
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # 0644 under the usual umask 022
-    assert files._NEW_FILE_MODE == 0o666 & ~umask
+    assert 0o666 & ~umask == files._NEW_FILE_MODE
 
 
 def _fail_fsync_after(monkeypatch, n_ok: int) -> None:
