@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_bytes
@@ -47,3 +48,16 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
         return load_checkpoint_file(path)
+
+
+class EpochCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint that saves at epoch ends only.
+
+    Lightning's `on_train_end` re-saves `last.ckpt` when it thinks no checkpoint was written in this process; after a
+    resume that happens or not depending on which files the run touched, and the re-save records `epoch` one higher
+    than the same state saved at the epoch's end. Every epoch's end is saved already, so that extra save only makes
+    two identical trainings write different files.
+    """
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        return None

@@ -10,13 +10,13 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.fabric.utilities.rank_zero import rank_zero_only
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import RichProgressBar
 
 from bodyscene import __version__
 from bodyscene.config import ModelConfig, StrictModel, TrainConfig, dump_config
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_text, remove_stale_temps, write_json
-from bodyscene.train.checkpoint import AtomicCheckpointIO, load_checkpoint_file
+from bodyscene.train.checkpoint import AtomicCheckpointIO, EpochCheckpoint, load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.distributed import DrawLog, RankDigests, trainer_settings
 from bodyscene.train.metrics_log import ResumableCSVLogger
@@ -118,7 +118,7 @@ def train_model(
         write_json(out / "model.json", info)
     digests = RankDigests()
     callbacks = [
-        ModelCheckpoint(
+        EpochCheckpoint(
             dirpath=ckpt_dir,
             filename="best",
             monitor="val/acc" if has_val else "train/loss",
