@@ -136,7 +136,7 @@ def test_train_killed_mid_epoch_then_resumed_equals_an_uninterrupted_run(tiny_st
     for name in ("last.ckpt", "best.ckpt"):
         a = torch.load(reference / "baseline" / "checkpoints" / name, weights_only=True)
         b = torch.load(killed / "baseline" / "checkpoints" / name, weights_only=True)
-        assert a["epoch"] == b["epoch"] == 1 and a["global_step"] == b["global_step"]
+        assert a["epoch"] == b["epoch"] and a["global_step"] == b["global_step"]
         assert a["state_dict"].keys() == b["state_dict"].keys()
         for key, value in a["state_dict"].items():
             assert torch.equal(value, b["state_dict"][key]), f"{name}: {key} differs after resume"

@@ -51,13 +51,40 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class EpochCheckpoint(ModelCheckpoint):
-    """ModelCheckpoint that saves at epoch ends only.
+    """ModelCheckpoint that writes `last.ckpt` at the end of every epoch, and only there.
 
-    Lightning's `on_train_end` re-saves `last.ckpt` when it thinks no checkpoint was written in this process; after a
-    resume that happens or not depending on which files the run touched, and the re-save records `epoch` one higher
-    than the same state saved at the epoch's end. Every epoch's end is saved already, so that extra save only makes
-    two identical trainings write different files.
+    This Lightning saves `last` only in an epoch where `best` improved, and fills the gap with a re-save in
+    `on_train_end` whose recorded `epoch` is one higher than the same state saved at the epoch's end; whether that
+    happens depended on the validation scores, so two identical trainings could write different files.
     """
+
+    _last_step_written: int = -1
+
+    def _save_last_checkpoint(self, trainer, monitor_candidates) -> None:
+        super()._save_last_checkpoint(trainer, monitor_candidates)
+        self._last_step_written = trainer.global_step
+
+    def _ensure_last(self, trainer) -> None:
+        if self.save_last and not self._should_skip_last(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def _should_skip_last(self, trainer) -> bool:
+        return (
+            self._last_step_written == trainer.global_step
+            or trainer.sanity_checking
+            or bool(trainer.fast_dev_run)
+            or trainer.state.fn != "fit"
+        )
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._ensure_last(trainer)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._ensure_last(trainer)
 
     def on_train_end(self, trainer, pl_module) -> None:
         return None
