@@ -62,3 +62,19 @@ def wide_shot(seg, height: int = 100, size: tuple[int, int] = (360, 640)) -> tup
     frame[y : y + height, x : x + w][cut] = person[cut]
     truth[y : y + height, x : x + w] = cut
     return frame, truth
+
+
+def write_audio_only(path) -> None:
+    """An MP4 with one AAC audio stream and no video stream."""
+    import av
+
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=8000)
+        stream.layout = "mono"
+        for _ in range(4):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate = 8000
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)

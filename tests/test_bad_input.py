@@ -29,6 +29,7 @@ from bodyscene.errors import BodySceneError
 from bodyscene.stimuli.make import MIN_FRAME_PX, as_rgb, make_stimuli, prepare
 from bodyscene.stimuli.manifest import read_stimulus_set
 from bodyscene.stimuli.masks import dilate_mask
+from helpers_seg import write_audio_only
 
 
 def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
@@ -235,21 +236,6 @@ def test_prepare_on_a_full_disk_stops_with_one_line_keeps_finished_clips_and_res
 # --- videos and lists (after the seg branch: data/video.py, data/readers.py; unit tests in test_video.py) ---
 
 
-def _audio_only(path):
-    import av
-
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("aac", rate=8000)
-        stream.layout = "mono"
-        for _ in range(4):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate = 8000
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-
-
 def _zero_length(path):
     import av
 
@@ -266,7 +252,7 @@ def test_broken_videos_among_many_are_skipped_recorded_and_the_run_goes_on(tiny_
     (videos / "wave" / "wave_test_000.mp4").write_bytes(b"")  # empty file
     whole = (videos / "jump" / "jump_test_000.mp4").read_bytes()
     (videos / "jump" / "jump_test_000.mp4").write_bytes(whole[: len(whole) // 3])  # truncated
-    _audio_only(videos / "squat" / "squat_test_000.mp4")  # no video stream
+    write_audio_only(videos / "squat" / "squat_test_000.mp4")  # no video stream
     _zero_length(videos / "kick" / "kick_test_000.mp4")  # zero-length clip
     out = tmp_path / "stim"
     monkeypatch.setattr(sys, "argv", ["bodyscene", "prepare", "--data", str(data), "--out", str(out)])

@@ -8,6 +8,7 @@ import pytest
 
 from bodyscene.data.video import count_frames, read_frames, sample_indices, write_video
 from bodyscene.errors import BodySceneError
+from helpers_seg import write_audio_only
 
 
 def numbered_frames(n: int) -> list[np.ndarray]:
@@ -74,16 +75,7 @@ def test_truncated_video(tmp_path, clip):
 
 def test_no_video_stream(tmp_path):
     path = tmp_path / "audio.m4a"
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("aac", rate=8000)
-        stream.layout = "mono"
-        for _ in range(4):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate = 8000
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    write_audio_only(path)
     with pytest.raises(BodySceneError, match="no video stream"):
         read_frames(path, [0])
 
