@@ -91,4 +91,26 @@ def make_run(root: Path, stim: Path, seed: int = 1) -> Path:
     write_csv(run / "predictions.csv", rows, ["model", "condition", "stimulus_id", "label", "predicted",
                                               "confidence"])  # fmt: skip
     write_json(run / "results.json", results)
+    write_scores(run, stim, rows)
     return run
+
+
+def write_scores(run: Path, stim: Path, predictions: list[dict], seed: int = 0) -> Path:
+    """RUN/scores.npz whose all-class argmax is each prediction: logit 4 on the predicted class, the other
+    classes ordered at random below 1 (so a restricted argmax without the predicted class is the best other)."""
+    from bodyscene.files import read_csv
+    from bodyscene.readout import Scores, manifest_digest
+
+    manifest = [r for r in read_csv(stim / "manifest.csv") if r["split"] == "test"]
+    classes = (stim / "classes.txt").read_text().split()
+    row = {r["stimulus_id"]: i for i, r in enumerate(manifest)}
+    scores = Scores(
+        [r["stimulus_id"] for r in manifest], [r["clip_id"] for r in manifest], classes,
+        np.array([int(r["label"]) for r in manifest]), manifest_digest(stim),
+    )  # fmt: skip
+    rng = np.random.default_rng(seed)
+    for p in predictions:
+        key = (p["model"], p.get("head", "combined"), p["condition"])
+        logits = scores.logits.setdefault(key, rng.random((len(manifest), len(classes))).astype(np.float32))
+        logits[row[p["stimulus_id"]], classes.index(p["predicted"])] = 4.0
+    return scores.save(run / "scores.npz")

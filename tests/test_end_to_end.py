@@ -2,13 +2,16 @@
 
 import csv
 import json
+import shutil
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from bodyscene.cli import main
-from bodyscene.config import CONDITIONS
+from bodyscene.config import CONDITIONS, PrepareConfig
+from bodyscene.schema import PREDICTION_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -46,17 +49,91 @@ def test_results_json_has_the_documented_shape(trained_run):
             assert sum(map(sum, r["confusion"])) == 8
 
 
-def test_predictions_csv_has_one_row_per_model_condition_and_stimulus(trained_run):
+def test_predictions_csv_has_one_row_per_model_head_condition_and_stimulus(trained_run):
     with open(trained_run / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["model", "condition", "stimulus_id", "label", "predicted", "confidence"]
-    assert len(rows) == 2 * 3 * 8
+    assert tuple(rows[0]) == PREDICTION_COLUMNS
+    assert len(rows) == (1 + 3) * 3 * 8  # baseline: combined; DomainNet: combined, body, background
     results = json.loads((trained_run / "results.json").read_text())
-    for model in ("baseline", "domainnet"):
+    for model, head in (("baseline", "combined"), ("domainnet", "combined"), ("domainnet", "body")):
         for condition in CONDITIONS:
-            mine = [r for r in rows if r["model"] == model and r["condition"] == condition]
+            mine = [r for r in rows if r["model"] == model and r["head"] == head and r["condition"] == condition]
             acc = sum(r["label"] == r["predicted"] for r in mine) / len(mine)
-            assert acc == pytest.approx(results["models"][model][condition]["accuracy"])
+            sec = results["models"][model]
+            expected = sec[condition] if head == "combined" else sec["streams"][head][condition]
+            assert acc == pytest.approx(expected["accuracy"])
+
+
+def test_stream_accuracy_is_the_argmax_of_that_heads_logits_in_the_scores_file(trained_run):
+    with np.load(trained_run / "scores.npz", allow_pickle=False) as z:
+        labels, keys = z["labels"], set(z.files)
+        assert list(z["classes"]) == ["wave", "jump", "squat", "kick"] and len(z["stimulus_ids"]) == 8
+        assert "baseline/body/original" not in keys and z["domainnet/background/body"].dtype == np.float32
+        results = json.loads((trained_run / "results.json").read_text())
+        for head in ("body", "background"):
+            for condition in CONDITIONS:
+                acc = (z[f"domainnet/{head}/{condition}"].argmax(1) == labels).mean()
+                assert acc == pytest.approx(results["models"]["domainnet"]["streams"][head][condition]["accuracy"])
+        fused = z["domainnet/body/original"] + z["domainnet/background/original"]
+        assert np.allclose(z["domainnet/combined/original"], fused, atol=1e-4)  # summed fusion
+
+
+def test_changing_only_the_background_head_changes_only_the_background_stream(trained_run, tmp_path, monkeypatch):
+    """Overwrite the background stream's classifier so it always answers class 0: streams.background moves to
+    class 0's share, streams.body stays exactly as it was."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_run / "domainnet", run / "domainnet")
+    for name in ("best", "last"):
+        ckpt = run / "domainnet" / "checkpoints" / f"{name}.ckpt"
+        state = torch.load(ckpt, weights_only=True)
+        state["state_dict"]["net.background.fc.weight"].zero_()
+        state["state_dict"]["net.background.fc.bias"].copy_(torch.tensor([5.0, 0.0, 0.0, 0.0]))
+        torch.save(state, ckpt)
+    cli(monkeypatch, "evaluate", "--run", run, "--set", "evaluate.bootstrap=0")
+    before = json.loads((trained_run / "results.json").read_text())["models"]["domainnet"]["streams"]
+    after = json.loads((run / "results.json").read_text())["models"]["domainnet"]["streams"]
+    assert after["body"] == {c: {**before["body"][c], "ci95": after["body"][c]["ci95"]} for c in CONDITIONS}
+    assert all(after["background"][c]["accuracy"] == pytest.approx(0.25) for c in CONDITIONS)  # 2 of 8 are class 0
+    assert any(after["background"][c]["accuracy"] != before["background"][c]["accuracy"] for c in CONDITIONS)
+
+
+def test_clip_readout_is_the_argmax_of_the_mean_logits_over_the_clips_frames(
+    trained_run, tiny_data, tmp_path, monkeypatch
+):
+    from bodyscene.stimuli.make import prepare
+
+    stim, run = tmp_path / "stim4", tmp_path / "run"
+    prepare(tiny_data, stim, PrepareConfig(frames_per_clip=1, eval_frames_per_clip=4))
+    for model in ("baseline", "domainnet"):
+        shutil.copytree(trained_run / model, run / model)
+    cli(monkeypatch, "evaluate", "--run", run, "--stimuli", stim, "--unit", "clip", "--set", "evaluate.bootstrap=200")
+    results = json.loads((run / "results.json").read_text())
+    assert results["unit"] == "clip" and results["frames_per_clip"] == 4
+    with np.load(run / "scores.npz", allow_pickle=False) as z:
+        clips, labels = z["clip_ids"], z["labels"]
+        assert len(clips) == 32 and len(set(clips)) == 8
+        for model in ("baseline", "domainnet"):
+            for condition in CONDITIONS:
+                logits = z[f"{model}/combined/{condition}"]
+                right = [logits[clips == c].mean(0).argmax() == labels[clips == c][0] for c in sorted(set(clips))]
+                sec = results["models"][model]
+                assert sec[condition]["accuracy"] == pytest.approx(np.mean(right)) and sec[condition]["n"] == 8
+                assert sec["units"]["clip"][condition]["accuracy"] == pytest.approx(np.mean(right))
+                frames = (logits.argmax(1) == labels).mean()
+                assert sec["units"]["frame"][condition]["accuracy"] == pytest.approx(frames)
+                assert sec["units"]["frame"][condition]["n"] == 32
+
+
+def test_drop_fuses_only_the_present_stream(trained_run, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run / "domainnet", run / "domainnet")
+    cli(monkeypatch, "evaluate", "--run", run, "--set", "evaluate.absent_stream=drop", "--set", "evaluate.bootstrap=0")
+    with np.load(run / "scores.npz", allow_pickle=False) as z:
+        assert np.array_equal(z["domainnet/combined/body"], z["domainnet/body/body"])
+        assert np.array_equal(z["domainnet/combined/background"], z["domainnet/background/background"])
+        fused = z["domainnet/body/original"] + z["domainnet/background/original"]
+        assert np.allclose(z["domainnet/combined/original"], fused, atol=1e-4)
+    assert json.loads((run / "results.json").read_text())["absent_stream"] == "drop"
 
 
 def test_checkpoints_are_plain_data_and_the_report_is_self_contained(trained_run):

@@ -42,7 +42,8 @@ def accuracy_in(results_json, model, condition):
 def test_paper_table_through_the_cli_and_into_the_report(tiny_data, tmp_path, monkeypatch):
     out = tmp_path / "pt"
     config = tmp_path / "pt.yaml"
-    config.write_text(yaml.safe_dump({"experiment": "paper-table", "seeds": 1, "data": str(tiny_data)}))
+    config.write_text(yaml.safe_dump({"experiment": "paper-table", "seeds": 1, "data": str(tiny_data),
+                                      "params": {"stream_dropout": [0.0]}}))  # fmt: skip
     sets = ["train.epochs=1", "train.image_size=32", "evaluate.bootstrap=0", "models=[{kind: baseline, backbone: resnet18}, {kind: domainnet, backbone: resnet18}]"]  # fmt: skip
     args = ["bodyscene", "experiment", "paper-table", "--config", str(config), "--out", str(out)]
     monkeypatch.setattr(sys, "argv", args + [a for s in sets for a in ("--set", s)])
@@ -50,11 +51,13 @@ def test_paper_table_through_the_cli_and_into_the_report(tiny_data, tmp_path, mo
         main()
     assert e.value.code in (0, None)
     table = read_table(out)
-    assert [(r["model"], r["condition"]) for r in table] == [
-        (m, c) for m in ("baseline", "domainnet") for c in CONDITIONS
-    ]
+    models = ("baseline", "domainnet", "domainnet/body", "domainnet/background")
+    assert [(r["model"], r["condition"]) for r in table] == [(m, c) for m in models for c in CONDITIONS]
+    assert {r["stream_dropout"] for r in table} == {"none", "0.0"}  # the config's params.stream_dropout: [0.0]
     results = out / "seed0" / "main" / "results.json"  # an ordinary run folder
     assert float(table[4]["mean"]) == pytest.approx(accuracy_in(results, "domainnet", "body"), abs=1e-4)
+    stream = json.loads(results.read_text())["models"]["domainnet"]["streams"]["body"]["body"]["accuracy"]
+    assert float(table[7]["mean"]) == pytest.approx(stream, abs=1e-4)
     monkeypatch.setattr(sys, "argv", ["bodyscene", "report", "--run", str(out)])
     with pytest.raises(SystemExit) as e:
         main()
@@ -68,18 +71,39 @@ def test_loss_ablation_trains_each_loss_variant(tiny_data, tmp_path):
     variants = {"combined-only": {"body": 0, "background": 0, "combined": 1}}
     config.write_text(yaml.safe_dump({"experiment": "loss-ablation", "params": {"variants": variants}}))
     rows = run_experiment("loss-ablation", config, out=tmp_path, overrides=tiny(tiny_data))
-    check_outputs(tmp_path, "loss-ablation", rows, 3)
+    check_outputs(tmp_path, "loss-ablation", rows, 9)  # the fused answer and each stream alone
     saved = yaml.safe_load((tmp_path / "seed0" / "loss" / "domainnet-combined-only" / "config.yaml").read_text())
     assert saved["model"]["loss_weights"] == {"body": 0.0, "background": 0.0, "combined": 1.0, "flow": 1.0}
     assert {r["loss"] for r in rows} == {"combined-only"}
+    assert {r["model"] for r in rows} == {"domainnet", "domainnet/body", "domainnet/background"}
 
 
 def test_fusion_reports_accuracy_and_ece(tiny_data, tmp_path):
     rows = run_experiment("fusion", out=tmp_path, overrides=tiny(tiny_data, params={"variants": ["concat"]}))
-    check_outputs(tmp_path, "fusion", rows, 6)
+    check_outputs(tmp_path, "fusion", rows, 12)  # accuracy of the fused answer and each stream; ECE
     assert sorted({r["metric"] for r in rows}) == ["accuracy", "ece"]
     saved = yaml.safe_load((tmp_path / "seed0" / "fusion" / "domainnet-concat" / "config.yaml").read_text())
     assert saved["model"]["fusion"] == "concat"
+
+
+def test_paper_table_sweeps_stream_dropout_training_the_baseline_once(tiny_data, tmp_path):
+    rows = run_experiment("paper-table", out=tmp_path, overrides=tiny(tiny_data, params={"stream_dropout": [0, 0.5]}))
+    assert {(r["model"], r["stream_dropout"]) for r in rows if r["condition"] == "body"} == {
+        ("baseline", "none"),
+        *((m, p) for m in ("domainnet", "domainnet/body", "domainnet/background") for p in (0, 0.5)),
+    }
+    assert sorted(p.parent.name for p in (tmp_path / "seed0" / "dropout-0.5").glob("*/model.json")) == ["domainnet"]
+    saved = yaml.safe_load((tmp_path / "seed0" / "dropout-0.5" / "domainnet" / "config.yaml").read_text())
+    assert saved["train"]["stream_dropout"] == 0.5
+
+
+def test_every_packaged_experiment_keeps_stream_dropout_off(tmp_path):
+    from bodyscene.experiments import EXPERIMENTS
+    from bodyscene.experiments.runner import load_experiment
+
+    for name in EXPERIMENTS:
+        _, cfg = load_experiment(name, None)
+        assert cfg.train.stream_dropout == 0.0, name
 
 
 def test_flow_trains_a_three_stream_model_on_flow_stimuli(tiny_data, tmp_path):

@@ -42,7 +42,7 @@ def test_valid_file_loads_with_optional_columns(tmp_path, stim):
 @pytest.mark.parametrize(
     ("bad_line", "expected"),
     [
-        ("p03,nope_f0000,original,jump,jump,,", "unknown stimulus_id 'nope_f0000'; use an id from"),
+        ("p03,nope_f0000,original,jump,jump,,", "unknown stimulus_id 'nope_f0000'; use a stimulus_id or clip_id from"),
         (
             "p03,jump_test001_f0000,scene,jump,jump,,",
             "condition 'scene' is not one of original, body, background",

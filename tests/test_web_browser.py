@@ -19,6 +19,7 @@ from bodyscene.config import CONDITIONS
 from bodyscene.files import write_csv
 from bodyscene.humans.collect import collect
 from bodyscene.humans.experiment import FIELDS
+from helpers_humans import write_scores
 from helpers_web import build, running_server
 
 pytestmark = pytest.mark.browser
@@ -147,6 +148,7 @@ def test_bodyscene_compare_imports_the_collected_csv(completed, tmp_path):
         for c in CONDITIONS
     ]  # fmt: skip
     write_csv(run / "predictions.csv", predictions, list(predictions[0]))
+    write_scores(run, folder.parent / "stim", predictions)
     res = subprocess.run(
         [sys.executable, "-m", "bodyscene", "compare", "--humans", str(merged), "--run", str(run),
          "--stimuli", str(folder.parent / "stim"), "--bootstrap", "20"],

@@ -163,12 +163,15 @@ def evaluate(
     run: Annotated[Path, typer.Option(help="run folder holding one folder per trained model")],
     stimuli: Annotated[Path | None, typer.Option(help="stimulus set (default: the one each model trained on)")] = None,
     split: Annotated[str, typer.Option(help="split to evaluate")] = "test",
+    unit: Annotated[
+        str | None, typer.Option(help="frame (each frame's argmax) or clip (argmax of a clip's mean logits)")
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Accuracy of every model in RUN on original / body / background, with CIs."""
+    """Accuracy of every model and stream in RUN on original / body / background, with CIs; RUN/scores.npz."""
 
-    cfg = _config(config, set_)
+    cfg = _config(config, set_, {"evaluate": _drop_none({"unit": unit})})
     from bodyscene.evaluate import evaluate_run, format_table
 
     results = evaluate_run(run, cfg.evaluate, stimuli=stimuli, split=split)
@@ -309,19 +312,22 @@ def simulate_humans(
 @app.command()
 def compare(
     humans: Annotated[Path, typer.Option(help="human responses CSV")],
-    run: Annotated[Path, typer.Option(help="run folder with predictions.csv")],
+    run: Annotated[Path, typer.Option(help="run folder with scores.npz (from bodyscene evaluate)")],
     stimuli: Annotated[Path | None, typer.Option(help="stimulus set (default: results.json's)")] = None,
     out: Annotated[Path | None, typer.Option(help="comparison JSON (default RUN/comparison.json)")] = None,
     bootstrap: Annotated[int, typer.Option(help="bootstrap resamples for the 95% CIs")] = 1000,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    head: Annotated[
+        str, typer.Option(help="the output that answers: combined (the model's answer), body or background stream")
+    ] = "combined",
 ) -> None:
-    """Humans beside every model in RUN: accuracy, error consistency, pattern correlation, statistics."""
+    """Humans beside every model in RUN, models asked as humans were (same options, same clip or frame)."""
     from rich.table import Table
 
     from bodyscene.config import CONDITIONS
     from bodyscene.humans.compare import compare as run_compare
 
-    result = run_compare(humans, run, stimuli=stimuli, out=out, n_boot=bootstrap, seed=seed)
+    result = run_compare(humans, run, stimuli=stimuli, out=out, n_boot=bootstrap, seed=seed, head=head)
 
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.3f}"
@@ -330,6 +336,7 @@ def compare(
     for column in ("observer", *CONDITIONS, "error consistency", "pattern r", "acc. diff"):
         table.add_column(column)
     ceiling = fmt(result["human_consistency"]["error_consistency"]) + " (h-h)"
+    table.add_row("chance", *(fmt(result["humans"][c]["chance"]) for c in CONDITIONS), "", "", "")
     table.add_row("humans", *(fmt(result["humans"][c]["accuracy"]) for c in CONDITIONS), ceiling, "", "")
     for name, sec in result["models"].items():
         accs = [fmt(sec[c]["accuracy"]) for c in CONDITIONS]

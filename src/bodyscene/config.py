@@ -9,9 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bodyscene.errors import BodySceneError
+from bodyscene.schema import CONDITIONS  # noqa: F401 - re-exported: stages import it from here
 
 CONFIG_DIR = Path(__file__).parent / "configs"  # packaged configs: demo.yaml, paper.yaml, experiments/*.yaml
-CONDITIONS: tuple[str, ...] = ("original", "body", "background")
 Condition = Literal["original", "body", "background"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 Precision = Literal["auto", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true"]
@@ -123,8 +123,19 @@ class TrainConfig(StrictModel):
 class EvaluateConfig(StrictModel):
     bootstrap: int = Field(1000, ge=0, description="bootstrap resamples for the 95% CI")
     seed: int = 0
-    checkpoint: Literal["best", "last"] = "best"
+    checkpoint: Literal["best", "last"] = Field(
+        "best",
+        description="best: highest validation accuracy (lowest training loss without a val split); last: the final epoch's weights (the prototype's)",
+    )
     batch_size: int = Field(64, ge=1)
+    unit: Literal["frame", "clip"] = Field(
+        "frame", description="frame: each test frame's argmax; clip: argmax of the mean logits over a clip's frames"
+    )
+    absent_stream: Literal["black", "drop"] = Field(
+        "black",
+        description="DomainNet on body-only/background-only stimuli: black: the absent stream sees a black frame "
+        "and its logits are fused; drop: only the present stream's logits are fused",
+    )
 
 
 class RunConfig(StrictModel):

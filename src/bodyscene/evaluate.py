@@ -1,7 +1,10 @@
 """The `evaluate` stage: every model in a run on original / body-only / background-only test frames.
 
-Writes RUN/results.json (accuracy, 95% bootstrap CI, n, per-class accuracy, confusion matrix per model and
-condition), RUN/results.csv, RUN/predictions.csv and the grouped bar chart RUN/accuracy.png.
+Writes RUN/scores.npz (the logits of every model, head and condition; schema.py), RUN/results.json (per model and
+condition: accuracy, 95% bootstrap CI, n, per-class accuracy, confusion matrix; each stream of a multi-stream
+model alone under `streams`; frame and clip unit under `units` when test clips have several frames),
+RUN/results.csv, RUN/predictions.csv (one row per model, head, condition, stimulus) and RUN/accuracy.png.
+How logits become answers is readout.py's.
 """
 
 from __future__ import annotations
@@ -13,25 +16,38 @@ import numpy as np
 import torch
 from rich.table import Table
 
-from bodyscene.config import CONDITIONS, EvaluateConfig
+from bodyscene.config import EvaluateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_csv, write_json
+from bodyscene.readout import Scores, answer, clip_logits, manifest_digest, softmax_max
+from bodyscene.schema import COMBINED, CONDITIONS, PREDICTION_COLUMNS, RESULT_COLUMNS, SCORES_FILE, UNITS
+from bodyscene.stimuli.frontend import model_inputs
 from bodyscene.train.checkpoint import load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.module import ActionModule
 
-PREDICTION_COLUMNS = ("model", "condition", "stimulus_id", "label", "predicted", "confidence")
-RESULT_COLUMNS = ("model", "condition", "accuracy", "ci_low", "ci_high", "n", "chance")
 
+def bootstrap_ci(
+    correct: np.ndarray, resamples: int, seed: int, level: float = 0.95, groups: np.ndarray | None = None
+) -> list[float]:
+    """Percentile bootstrap CI of the mean of 0/1 outcomes.
 
-def bootstrap_ci(correct: np.ndarray, resamples: int, seed: int, level: float = 0.95) -> list[float]:
-    """Percentile bootstrap CI of the mean of 0/1 outcomes, resampling stimuli with replacement."""
+    With `groups` (each item's clip), whole clips are resampled with replacement (a cluster bootstrap), so frames
+    of one clip never count as independent items; the mean of a resample is its pooled accuracy over frames.
+    """
+    correct = np.asarray(correct, dtype=float)
     if len(correct) == 0:
         return [float("nan"), float("nan")]
     if resamples == 0:
         return [float(correct.mean())] * 2
     rng = np.random.default_rng(seed)
-    means = correct[rng.integers(0, len(correct), size=(resamples, len(correct)))].mean(axis=1)
+    if groups is None:
+        means = correct[rng.integers(0, len(correct), size=(resamples, len(correct)))].mean(axis=1)
+    else:
+        _, which = np.unique(np.asarray(groups), return_inverse=True)
+        hits, sizes = np.bincount(which, weights=correct), np.bincount(which).astype(float)
+        draw = rng.integers(0, len(sizes), size=(resamples, len(sizes)))
+        means = hits[draw].sum(axis=1) / sizes[draw].sum(axis=1)
     alpha = (1 - level) / 2
     return [float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))]
 
@@ -60,18 +76,39 @@ def load_trained(model_dir: Path, which: str = "best") -> ActionModule:
 
 
 @torch.no_grad()
-def predict(module: ActionModule, loader) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted class and its softmax probability for every item of the loader, in order."""
-    preds, confs = [], []
+def predict_logits(module: ActionModule, loader) -> dict[str, np.ndarray]:
+    """Every head's logits (`combined` and, for a multi-stream model, each stream's) for every item, in order."""
+    heads: dict[str, list[np.ndarray]] = {}
     device = next(module.parameters()).device
     for batch in loader:
         batch = {k: v.to(device) for k, v in batch.items()}
         batch = module.on_after_batch_transfer(batch, 0)
-        probs = module(batch)["combined"].softmax(1)
-        conf, pred = probs.max(1)
-        preds.append(pred.cpu().numpy())
-        confs.append(conf.cpu().numpy())
-    return np.concatenate(preds), np.concatenate(confs)
+        for head, logits in module(batch).items():
+            heads.setdefault(head, []).append(logits.float().cpu().numpy())
+    return {head: np.concatenate(parts) for head, parts in heads.items()}
+
+
+def drop_absent(module: ActionModule, heads: dict[str, np.ndarray], condition: str, model: str) -> np.ndarray:
+    """`absent_stream: drop`: fuse only the streams whose input the condition has (no black frame counted).
+
+    A body-only stimulus gives DomainNet's background stream a black frame; with `drop` the fused answer is the
+    body stream's logits alone (summed fusion) or its weighted logits (learned weights). Concatenated features
+    have no per-stream share to drop.
+    """
+    present = [name for name, column in model_inputs(module.model_cfg.kind, condition).items() if column is not None]
+    streams = list(module.net.inputs)
+    if len(streams) < 2 or present == streams:
+        return heads[COMBINED]
+    fusion = getattr(module.net, "fusion", "sum")
+    if fusion == "concat":
+        raise BodySceneError(
+            f"{model}: evaluate.absent_stream 'drop' needs summed or weighted fusion, not concat; "
+            "use --set evaluate.absent_stream=black"
+        )
+    weights = dict.fromkeys(streams, 1.0)
+    if fusion == "weighted":
+        weights = dict(zip(streams, module.net.stream_weights.detach().cpu().tolist(), strict=True))
+    return sum(weights[name] * heads[name] for name in present)
 
 
 def model_dirs(run: Path) -> list[Path]:
@@ -81,9 +118,50 @@ def model_dirs(run: Path) -> list[Path]:
     return dirs
 
 
+def accuracy_section(
+    logits: np.ndarray, labels: np.ndarray, clip_ids: list[str], unit: str, cfg: EvaluateConfig
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Accuracy, 95% CI and n of one head on one condition at one unit; the items' answers and labels.
+
+    Frame unit: each frame's argmax; the CI resamples clips when clips have several frames. Clip unit: the argmax
+    of the mean logits over each clip's frames; the CI resamples clips.
+    """
+    groups = clip_ids if len(set(clip_ids)) < len(clip_ids) else None
+    if unit == "clip":
+        clips, logits = clip_logits(logits, clip_ids)
+        first = {c: i for i, c in reversed(list(enumerate(clip_ids)))}  # each clip's first frame
+        labels = labels[[first[c] for c in clips]]
+        groups = None
+    pred = answer(logits)
+    correct = (pred == labels).astype(float)
+    section = {
+        "accuracy": float(correct.mean()),
+        "ci95": bootstrap_ci(correct, cfg.bootstrap, cfg.seed, groups=groups),
+        "n": len(correct),
+    }
+    return section, pred, labels
+
+
+def condition_section(
+    logits: np.ndarray, labels: np.ndarray, clip_ids: list[str], classes: list[str], cfg: EvaluateConfig
+) -> dict[str, Any]:
+    """The fused answer's section: accuracy at the configured unit, per-class accuracy and the confusion matrix."""
+    section, pred, labels = accuracy_section(logits, labels, clip_ids, cfg.unit, cfg)
+    correct = pred == labels
+    confusion = np.zeros((len(classes), len(classes)), dtype=int)
+    np.add.at(confusion, (labels, pred), 1)
+    section["n_clips"] = len(set(clip_ids))
+    section["per_class"] = {
+        c: float(correct[labels == i].mean()) if (labels == i).any() else None for i, c in enumerate(classes)
+    }
+    section["confusion"] = confusion.tolist()
+    return section
+
+
 def evaluate_model(
     model_dir: Path, cfg: EvaluateConfig, stimuli: Path | None, split: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """(results.json section, predictions.csv rows, what the scores file needs) of one trained model."""
     info = read_json(model_dir / "model.json")
     module = load_trained(model_dir, cfg.checkpoint)
     data = StimulusDataModule(
@@ -96,34 +174,52 @@ def evaluate_model(
     if not rows:
         raise BodySceneError(f"{data.stimuli.root}: the {split} split is empty; prepare a set with {split} clips")
     labels = np.array([int(r["label"]) for r in rows])
-    per_condition, predictions = {}, []
+    clip_ids = [r["clip_id"] for r in rows]
+    several = len(set(clip_ids)) < len(clip_ids)  # several frames per test clip: report both units
+    name = model_dir.name
+    section: dict[str, Any] = {}
+    streams: dict[str, dict[str, Any]] = {}
+    units: dict[str, dict[str, Any]] = {u: {} for u in UNITS}
+    logits: dict[tuple[str, str, str], np.ndarray] = {}
+    predictions = []
     for condition in CONDITIONS:
-        pred, conf = predict(module, data.loader(split, condition))
-        correct = (pred == labels).astype(float)
-        confusion = np.zeros((len(classes), len(classes)), dtype=int)
-        np.add.at(confusion, (labels, pred), 1)
-        per_class = {
-            c: float(correct[labels == i].mean()) if (labels == i).any() else None for i, c in enumerate(classes)
-        }
-        per_condition[condition] = {
-            "accuracy": float(correct.mean()),
-            "ci95": bootstrap_ci(correct, cfg.bootstrap, cfg.seed),
-            "n": len(correct),
-            "per_class": per_class,
-            "confusion": confusion.tolist(),
-        }
-        predictions += [
-            {
-                "model": model_dir.name,
-                "condition": condition,
-                "stimulus_id": r["stimulus_id"],
-                "label": classes[y],
-                "predicted": classes[p],
-                "confidence": round(float(c), 5),
-            }
-            for r, y, p, c in zip(rows, labels, pred, conf, strict=True)
-        ]
-    return {"info": info, **per_condition}, predictions
+        heads = predict_logits(module, data.loader(split, condition))
+        if cfg.absent_stream == "drop":
+            heads[COMBINED] = drop_absent(module, heads, condition, name)
+        section[condition] = condition_section(heads[COMBINED], labels, clip_ids, classes, cfg)
+        for unit in UNITS:
+            units[unit][condition] = accuracy_section(heads[COMBINED], labels, clip_ids, unit, cfg)[0]
+        for head, values in heads.items():
+            logits[(name, head, condition)] = values
+            if head != COMBINED:
+                streams.setdefault(head, {})[condition] = accuracy_section(values, labels, clip_ids, cfg.unit, cfg)[0]
+            pred = answer(values)
+            conf = softmax_max(values, pred)
+            predictions += [
+                {
+                    "model": name,
+                    "head": head,
+                    "condition": condition,
+                    "stimulus_id": r["stimulus_id"],
+                    "clip_id": r["clip_id"],
+                    "label": classes[y],
+                    "predicted": classes[p],
+                    "confidence": round(float(c), 5),
+                }
+                for r, y, p, c in zip(rows, labels, pred, conf, strict=True)
+            ]
+    if streams:
+        section["streams"] = streams
+    if several:
+        section["units"] = units
+    table = {
+        "stimulus_ids": [r["stimulus_id"] for r in rows],
+        "clip_ids": clip_ids,
+        "labels": labels,
+        "root": data.stimuli.root,
+        "logits": logits,
+    }
+    return {"info": info, **section}, predictions, table
 
 
 def evaluate_run(
@@ -138,19 +234,40 @@ def evaluate_run(
     out = Path(out) if out is not None else run
     results: dict[str, Any] = {"models": {}}
     predictions: list[dict[str, Any]] = []
+    scores: Scores | None = None
     for model_dir in model_dirs(run):
-        result, preds = evaluate_model(model_dir, cfg, Path(stimuli) if stimuli else None, split)
+        result, preds, table = evaluate_model(model_dir, cfg, Path(stimuli) if stimuli else None, split)
         info = result.pop("info")
         results["models"][model_dir.name] = result
         results.setdefault("classes", len(info["classes"]))
         results.setdefault("class_names", info["classes"])
         results.setdefault("stimuli", str(stimuli or info["stimuli"]))
         predictions += preds
+        if scores is None:
+            scores = Scores(
+                table["stimulus_ids"], table["clip_ids"], info["classes"], table["labels"],
+                manifest_digest(table["root"]),
+            )  # fmt: skip
+        elif scores.stimulus_ids != table["stimulus_ids"]:
+            raise BodySceneError(
+                f"{model_dir}: evaluated on other stimuli than the run's first model; "
+                "pass --stimuli so every model is evaluated on one set"
+            )
+        scores.logits.update(table["logits"])
+    assert scores is not None
     results["chance"] = 1.0 / results["classes"]
     results["split"] = split
-    results["bootstrap"] = {"resamples": cfg.bootstrap, "seed": cfg.seed, "method": "percentile, over stimuli"}
-    results = {k: results[k] for k in ("classes", "chance", "models", "class_names", "split", "stimuli", "bootstrap")}
+    results["unit"] = cfg.unit
+    results["absent_stream"] = cfg.absent_stream
+    results["checkpoint"] = cfg.checkpoint
+    results["frames_per_clip"] = round(scores.frames_per_clip, 3)
+    over = "clips" if cfg.unit == "clip" or scores.frames_per_clip > 1 else "stimuli"
+    results["bootstrap"] = {"resamples": cfg.bootstrap, "seed": cfg.seed, "method": f"percentile, over {over}"}
+    order = ("classes", "chance", "models", "class_names", "split", "unit", "absent_stream", "checkpoint")
+    order += ("frames_per_clip", "stimuli", "bootstrap")
+    results = {k: results[k] for k in order}
     write_json(out / "results.json", results)
+    scores.save(out / SCORES_FILE)
     write_csv(out / "predictions.csv", predictions, PREDICTION_COLUMNS)
     write_csv(out / "results.csv", result_rows(results), RESULT_COLUMNS)
     from bodyscene.report.figures import plot_accuracy
@@ -160,30 +277,40 @@ def evaluate_run(
 
 
 def result_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "model": model,
-            "condition": condition,
-            "accuracy": round(r["accuracy"], 4),
-            "ci_low": round(r["ci95"][0], 4),
-            "ci_high": round(r["ci95"][1], 4),
-            "n": r["n"],
-            "chance": round(results["chance"], 4),
-        }
-        for model, conditions in results["models"].items()
-        for condition, r in conditions.items()
-    ]
+    """results.csv: one row per model x head x unit x condition."""
+    rows = []
+    unit = results.get("unit", "frame")
+    for model, sec in results["models"].items():
+        sections = [(COMBINED, unit, c, sec[c]) for c in CONDITIONS]
+        sections += [(h, unit, c, s) for h, by in sec.get("streams", {}).items() for c, s in by.items()]
+        sections += [(COMBINED, u, c, s) for u, by in sec.get("units", {}).items() if u != unit for c, s in by.items()]
+        for head, u, condition, r in sections:
+            rows.append(
+                {
+                    "model": model,
+                    "head": head,
+                    "unit": u,
+                    "condition": condition,
+                    "accuracy": round(r["accuracy"], 4),
+                    "ci_low": round(r["ci95"][0], 4),
+                    "ci_high": round(r["ci95"][1], 4),
+                    "n": r["n"],
+                    "chance": round(results["chance"], 4),
+                }
+            )
+    return rows
 
 
 def format_table(results: dict[str, Any]) -> Table:
-    table = Table(title=f"accuracy on the {results.get('split', 'test')} split (chance {results['chance']:.1%})")
+    unit = results.get("unit", "frame")
+    title = f"accuracy on the {results.get('split', 'test')} split, per {unit} (chance {results['chance']:.1%})"
+    table = Table(title=title)
     table.add_column("model")
     for condition in CONDITIONS:
         table.add_column(condition, justify="right")
-    for model, conditions in results["models"].items():
-        cells = []
-        for c in CONDITIONS:
-            r = conditions[c]
-            cells.append(f"{r['accuracy']:.1%} [{r['ci95'][0]:.0%}, {r['ci95'][1]:.0%}]")
-        table.add_row(model, *cells)
+    for model, sec in results["models"].items():
+        lines = [(model, sec)] + [(f"  {model} {h} stream", by) for h, by in sec.get("streams", {}).items()]
+        for label, by in lines:
+            cells = [f"{by[c]['accuracy']:.1%} [{by[c]['ci95'][0]:.0%}, {by[c]['ci95'][1]:.0%}]" for c in CONDITIONS]
+            table.add_row(label, *cells)
     return table

@@ -39,7 +39,11 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
 def ece_records(predictions: list[dict[str, str]], model: str, **keys: Any) -> list[dict[str, Any]]:
     records = []
     for condition in ("original", "body", "background"):
-        rows = [r for r in predictions if r["model"] == model and r["condition"] == condition]
+        rows = [
+            r
+            for r in predictions
+            if r["model"] == model and r["condition"] == condition and r.get("head", "combined") == "combined"
+        ]
         conf = np.array([float(r["confidence"]) for r in rows])
         correct = np.array([r["label"] == r["predicted"] for r in rows], dtype=float)
         value = expected_calibration_error(conf, correct)
@@ -55,6 +59,7 @@ def run_seed(ws: Workspace, params: Params) -> list[dict[str, Any]]:
     predictions = read_csv(run / "predictions.csv")
     records = []
     for v in params.variants:
-        records += accuracy_records({"models": {"domainnet": results["models"][f"domainnet-{v}"]}}, fusion=v)
+        one = {"models": {"domainnet": results["models"][f"domainnet-{v}"]}}
+        records += accuracy_records(one, streams=True, fusion=v)
         records += ece_records(predictions, f"domainnet-{v}", fusion=v)
     return records

@@ -29,11 +29,13 @@ from rich.console import Console
 from scipy import stats
 
 from bodyscene.config import (
+    CONDITIONS,
     CONFIG_DIR,
     ModelConfig,
     PrepareConfig,
     RunConfig,
     StrictModel,
+    TrainConfig,
     load_yaml,
     merge,
     validate,
@@ -97,15 +99,18 @@ class Workspace:
         _stage(f"prepare {tag}", lambda: prepare(self.data_dir(), out, prepare_cfg or self.cfg.prepare))
         return out
 
-    def train(self, stimuli: Path, run: str, models: dict[str, ModelConfig]) -> Path:
+    def train(
+        self, stimuli: Path, run: str, models: dict[str, ModelConfig], train_cfg: TrainConfig | None = None
+    ) -> Path:
         """Train each model (by folder name) into OUT/seed<k>/<run>/, resuming any that has a last checkpoint."""
         folder = self.root / run
+        train_cfg = train_cfg or self.cfg.train
         for name, model in models.items():
             resume = (checkpoint_dir(folder, name) / "last.ckpt").is_file()
             _stage(
                 f"train {run}/{name}",
                 lambda m=model, n=name, r=resume: train_model(
-                    stimuli, folder, m, self.cfg.train, name=n, resume=r, progress=False
+                    stimuli, folder, m, train_cfg, name=n, resume=r, progress=False
                 ),
             )
         return folder
@@ -125,13 +130,20 @@ def _stage(name: str, fn) -> None:
     console.print(f"  [bold]{name}[/] done in {time.perf_counter() - start:.0f} s")
 
 
-def accuracy_records(results: dict[str, Any], **keys: Any) -> list[dict[str, Any]]:
-    """One record per (model, condition) of a results.json, tagged with the variant's keys."""
-    return [
-        {**keys, "model": model, "condition": condition, "metric": "accuracy", "value": sec["accuracy"]}
-        for model, conditions in results["models"].items()
-        for condition, sec in conditions.items()
-    ]
+def accuracy_records(results: dict[str, Any], streams: bool = False, **keys: Any) -> list[dict[str, Any]]:
+    """One record per (model, condition) of a results.json, tagged with the variant's keys; with `streams`, also
+    one per stream of a multi-stream model alone, as model `<model>/<stream>` (e.g. `domainnet/body`)."""
+    records = []
+    for model, sec in results["models"].items():
+        lines = [(model, sec)]
+        if streams:
+            lines += [(f"{model}/{head}", by) for head, by in sec.get("streams", {}).items()]
+        for name, by in lines:
+            records += [
+                {**keys, "model": name, "condition": c, "metric": "accuracy", "value": by[c]["accuracy"]}
+                for c in CONDITIONS
+            ]
+    return records
 
 
 def mean_ci(values: list[float], level: float = 0.95) -> tuple[float, float, float]:

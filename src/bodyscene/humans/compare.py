@@ -1,8 +1,10 @@
 """The `compare` stage: human responses beside every model in a run -> RUN/comparison.json + two figures.
 
 Human accuracy per condition is the mean over participants of each participant's accuracy, with a 95%
-bootstrap CI over participants. Each model is scored on exactly the trials humans saw (each human trial is
-scored with the model's prediction for that stimulus and condition), so both are measured on the same items.
+bootstrap CI over participants. Each model answers exactly the trials humans answered, the way they were asked
+(readout.py): the argmax of its logits (RUN/scores.npz) over the classes the trial offered (`choices`; all classes
+without it), on the stimulus the trial showed (one frame) or on the clip (mean logits over the clip's frames).
+Every accuracy is reported raw and minus chance (mean of 1 / number of options over the condition's trials).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bodyscene.config import CONDITIONS
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_json
 from bodyscene.humans.metrics import accuracy_difference, error_consistency, nanmean, pattern_correlation
@@ -24,11 +25,12 @@ from bodyscene.humans.responses import (
     Trial,
     load_responses,
     load_stimulus_set,
-    model_correctness,
     read_predictions,
     stimulus_set_from_predictions,
 )
 from bodyscene.humans.stats import bootstrap_ci, holm, mcnemar_exact, paired_condition_tests
+from bodyscene.readout import Scores, answer, chance, check_name, choice_mask, clip_logits
+from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_FILE
 
 Item = tuple[str, str]  # (condition, stimulus_id)
 
@@ -36,8 +38,12 @@ Item = tuple[str, str]  # (condition, stimulus_id)
 METHODS = {
     "human_accuracy": "mean over participants of per-participant accuracy; "
     "95% CI = percentile bootstrap over participants (scipy.stats.bootstrap)",
-    "model_accuracy": "accuracy on the trials humans saw; "
-    "95% CI = percentile bootstrap over items, weighted by how many trials showed each item",
+    "model_accuracy": "accuracy on the trials humans saw, each answered by the argmax of the model's logits over "
+    "the options that trial offered (all classes without a choices column), on the trial's frame or on its clip "
+    "(mean logits over the clip's evaluated frames); 95% CI = percentile bootstrap over clips, weighted by how "
+    "many trials showed each clip",
+    "chance": "per condition, the mean over its trials of 1 / number of options offered; "
+    "above_chance = accuracy - chance",
     "error_consistency": "Cohen's kappa of correct/incorrect on the same trials, "
     "(c_obs - c_exp) / (1 - c_exp), c_exp = p_m p_h + (1 - p_m)(1 - p_h) "
     "(Geirhos, Meding & Wichmann, NeurIPS 2020); "
@@ -47,25 +53,33 @@ METHODS = {
     "accuracy_difference": "mean over conditions of |model accuracy - human accuracy|",
     "human_conditions": "paired t-test over participants' per-condition accuracies (reported p), "
     "Wilcoxon signed-rank beside it; Holm-corrected over the 3 condition pairs",
-    "model_vs_model": "McNemar's exact test (binomial test on discordant items) per condition "
-    "on the items both models were evaluated on; Holm-corrected over all model pairs x conditions",
+    "model_vs_model": "McNemar's exact test (binomial test on discordant clips) per condition on the clips humans "
+    "saw, each model answering over all classes on the clip's mean logits; Holm-corrected over all model pairs x "
+    "conditions",
 }
 
 
-def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> StimulusSet:
-    """The stimulus set to check ids against: --stimuli, else results.json's, else predictions.csv's ids."""
+def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> tuple[StimulusSet, Path | None]:
+    """The stimulus set to check ids against (and its folder): --stimuli, else results.json's, else
+    predictions.csv's ids (no folder)."""
     candidates = [Path(stimuli)] if stimuli is not None else []
     if results.get("stimuli"):
         candidates += [Path(results["stimuli"]), run / results["stimuli"]]
     for c in candidates:
         if (c / "manifest.csv").is_file():
-            return load_stimulus_set(c)
+            return load_stimulus_set(c), c
     if stimuli is not None:
         raise BodySceneError(f"{stimuli}/manifest.csv: file not found; pass the folder `bodyscene prepare` wrote")
-    return stimulus_set_from_predictions(read_predictions(run), f"{run}/predictions.csv")
+    return stimulus_set_from_predictions(read_predictions(run), f"{run}/predictions.csv"), None
 
 
-def human_accuracy(trials: list[Trial], n_boot: int, seed: int) -> dict[str, dict]:
+def condition_chance(trials: list[Trial], classes: list[str]) -> dict[str, float]:
+    """Chance per condition: the mean over its trials of 1 / (options offered); 1 / C where all were offered."""
+    n = {c: [len(t.choices or classes) for t in trials if t.condition == c] for c in CONDITIONS}
+    return {c: chance(v) for c, v in n.items()}
+
+
+def human_accuracy(trials: list[Trial], chances: dict[str, float], n_boot: int, seed: int) -> dict[str, dict]:
     by: dict[str, dict[str, list[bool]]] = {c: defaultdict(list) for c in CONDITIONS}
     for t in trials:
         by[t.condition][t.participant].append(t.correct)
@@ -73,8 +87,11 @@ def human_accuracy(trials: list[Trial], n_boot: int, seed: int) -> dict[str, dic
     for c in CONDITIONS:
         per = {p: float(np.mean(v)) for p, v in sorted(by[c].items())}
         vals = list(per.values())
+        acc = float(np.mean(vals)) if vals else math.nan
         out[c] = {
-            "accuracy": float(np.mean(vals)) if vals else math.nan,
+            "accuracy": acc,
+            "chance": chances[c],
+            "above_chance": acc - chances[c],
             "ci95": list(bootstrap_ci(vals, n_boot=n_boot, seed=seed)),
             "n_participants": len(per),
             "n_trials": sum(len(v) for v in by[c].values()),
@@ -135,39 +152,61 @@ def human_human_consistency(trials: list[Trial]) -> dict:
     }
 
 
+def model_answers(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusSet) -> dict[int, str]:
+    """trial index -> the model's answer, asked as the participant was: over the trial's options, on its frame or
+    on its clip (mean logits over the clip's evaluated frames). Trials whose item the scores lack are left out."""
+    index = {c: i for i, c in enumerate(scores.classes)}
+    picked, rows = [], []
+    for i, t in enumerate(trials):
+        unit = "frame" if t.stimulus_id in stim.labels else "clip"
+        logits = scores.item_logits(model, head, t.condition, t.stimulus_id, unit)
+        if logits is not None:
+            picked.append(i)
+            rows.append(logits)
+    if not picked:
+        return {}
+    allowed = choice_mask([None if trials[i].choices is None else [index[c] for c in trials[i].choices]
+                           for i in picked], len(scores.classes))  # fmt: skip
+    pred = answer(np.stack(rows), allowed)
+    return {i: scores.classes[p] for i, p in zip(picked, pred, strict=True)}
+
+
 def model_section(
     name: str,
-    ok: dict[Item, bool],
+    answers: dict[int, str],
     trials: list[Trial],
-    classes: list[str],
+    stim: StimulusSet,
     humans: dict,
     n_boot: int,
     seed: int,
 ) -> dict:
-    scored = {i: ok[(t.condition, t.stimulus_id)] for i, t in enumerate(trials) if (t.condition, t.stimulus_id) in ok}
+    scored = {i: answers[i] == trials[i].label for i in answers}
     if not scored:
         raise BodySceneError(
-            f"predictions.csv: model '{name}' has no prediction for any stimulus humans saw; "
+            f"{SCORES_FILE}: model '{name}' has no logits for any stimulus humans saw; "
             "evaluate the run on the stimulus set the responses use"
         )
     sec: dict = {}
     for c in CONDITIONS:
-        counts: dict[str, int] = defaultdict(int)
+        by_clip: dict[str, list[bool]] = defaultdict(list)  # CI over clips: frames of one clip are not independent
         for i in scored:
             if trials[i].condition == c:
-                counts[trials[i].stimulus_id] += 1
-        items = sorted(counts)
-        correct = [float(ok[(c, s)]) for s in items]
-        weights = [counts[s] for s in items]
+                by_clip[stim.clips.get(trials[i].stimulus_id, trials[i].stimulus_id)].append(scored[i])
+        values = [float(np.mean(v)) for v in by_clip.values()]
+        weights = [len(v) for v in by_clip.values()]
+        acc = float(np.average(values, weights=weights)) if values else math.nan
         sec[c] = {
-            "accuracy": float(np.average(correct, weights=weights)) if items else math.nan,
-            "ci95": list(bootstrap_ci(correct, weights, n_boot=n_boot, seed=seed)),
+            "accuracy": acc,
+            "chance": humans[c]["chance"],
+            "above_chance": acc - humans[c]["chance"],
+            "ci95": list(bootstrap_ci(values, weights, n_boot=n_boot, seed=seed)),
             "n_trials": sum(weights),
-            "n_items": len(items),
+            "n_items": len({trials[i].stimulus_id for i in scored if trials[i].condition == c}),
+            "n_clips": len(values),
         }
     sec["pattern_correlation_detail"] = pattern_correlation(
-        cell_accuracy(trials, classes, scored),
-        cell_accuracy(trials, classes, {i: trials[i].correct for i in scored}),
+        cell_accuracy(trials, stim.classes, scored),
+        cell_accuracy(trials, stim.classes, {i: trials[i].correct for i in scored}),
     )
     sec["pattern_correlation"] = sec["pattern_correlation_detail"]["pearson"]
     per = consistency_per_participant(trials, scored)
@@ -186,8 +225,20 @@ def model_section(
     return sec
 
 
+def clip_correctness(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusSet) -> dict:
+    """(condition, clip) -> the model's all-class answer on the clip's mean logits is right, for clips humans saw."""
+    seen = {(t.condition, stim.clips.get(t.stimulus_id, t.stimulus_id)) for t in trials}
+    out = {}
+    labels = dict(zip(scores.clip_ids, scores.labels, strict=True))
+    for c in CONDITIONS:
+        clips, logits = clip_logits(scores.get(model, head, c), scores.clip_ids)
+        pred = answer(logits)
+        out |= {(c, k): bool(p == labels[k]) for k, p in zip(clips, pred, strict=True) if (c, k) in seen}
+    return out
+
+
 def model_vs_model(correct: dict[str, dict[Item, bool]]) -> list[dict]:
-    """McNemar's exact test per model pair and condition on the items both models saw; Holm over all."""
+    """McNemar's exact test per model pair and condition on the clips both models answered; Holm over all."""
     rows = []
     for a, b in itertools.combinations(sorted(correct), 2):
         for c in CONDITIONS:
@@ -198,6 +249,22 @@ def model_vs_model(correct: dict[str, dict[Item, bool]]) -> list[dict]:
     for r, p in zip(rows, holm([r["p"] for r in rows]), strict=True):
         r["p_holm"], r["correction"] = p, f"Holm over {len(rows)} model-pair x condition tests"
     return rows
+
+
+def load_scores(run: Path, stim: StimulusSet, stim_root: Path | None) -> Scores:
+    """RUN/scores.npz, checked to belong to the stimulus set the responses are validated against."""
+    scores = Scores.load(run / SCORES_FILE)
+    if stim_root is not None:
+        from bodyscene.readout import manifest_digest
+
+        if manifest_digest(stim_root) != scores.manifest:
+            raise BodySceneError(
+                f"{scores.source}: made from another stimulus set than {stim_root / 'manifest.csv'}; "
+                f"rerun `bodyscene evaluate --run {run} --stimuli {stim_root}`"
+            )
+    if scores.classes != stim.classes:
+        raise BodySceneError(f"{scores.source}: its classes differ from {stim.source}'s; evaluate on that set")
+    return scores
 
 
 def json_safe(obj):
@@ -221,22 +288,34 @@ def compare(
     n_boot: int = 1000,
     seed: int = 0,
     figures: bool = True,
+    head: str = COMBINED,
 ) -> dict:
-    """Write `out` (default RUN/comparison.json) and its figures; return the comparison."""
+    """Write `out` (default RUN/comparison.json) and its figures; return the comparison.
+
+    `head`: which output answers for each model: `combined` (its answer) or one stream alone (`body`,
+    `background`); models without that head are left out."""
+    check_name("head", head, HEADS, "combined is each model's answer; body/background a DomainNet stream alone")
     run, humans = Path(run), Path(humans)
     results = read_json(run / "results.json") if (run / "results.json").is_file() else {}
-    correct = model_correctness(read_predictions(run))
-    stim = resolve_stimuli(run, results, stimuli)
+    stim, stim_root = resolve_stimuli(run, results, stimuli)
+    scores = load_scores(run, stim, stim_root)
     trials = load_responses(humans, stim)
     sidecar = humans.with_name(humans.name + ".json")
     simulated = sidecar.is_file() and bool(read_json(sidecar).get("simulated"))
 
-    human = human_accuracy(trials, n_boot, seed)
+    names = [m for m in sorted(scores.models) if head in scores.heads(m)]
+    if not names:
+        raise BodySceneError(f"{scores.source}: no model has a {head!r} head; use --head combined")
+    human = human_accuracy(trials, condition_chance(trials, stim.classes), n_boot, seed)
     per_participant = {c: human[c]["per_participant"] for c in CONDITIONS if human[c]["per_participant"]}
-    models = {m: model_section(m, correct[m], trials, stim.classes, human, n_boot, seed) for m in sorted(correct)}
+    models = {
+        m: model_section(m, model_answers(scores, m, head, trials, stim), trials, stim, human, n_boot, seed)
+        for m in names
+    }
+    correct = {m: clip_correctness(scores, m, head, trials, stim) for m in names}
     command = ["bodyscene", "compare", "--humans", str(humans), "--run", str(run)]
     command += ["--stimuli", str(stimuli)] if stimuli is not None else []
-    command += ["--bootstrap", str(n_boot), "--seed", str(seed)]
+    command += ["--bootstrap", str(n_boot), "--seed", str(seed), "--head", head]
     comparison = {
         "humans": human,
         "human_consistency": human_human_consistency(trials),
@@ -252,6 +331,8 @@ def compare(
             "stimuli": stim.source,
             "participants": len({t.participant for t in trials}),
             "trials": len(trials),
+            "head": head,
+            "choices": "per trial (the responses' choices column)" if any(t.choices for t in trials) else "all classes",
             "classes": stim.classes,
             "bootstrap": n_boot,
             "seed": seed,
@@ -263,7 +344,7 @@ def compare(
     if figures:
         from bodyscene.report.figures_humans import plot_accuracy_by_condition, plot_error_consistency
 
-        chance = results.get("chance") or 1.0 / max(1, len(stim.classes))
+        chance = float(np.nanmean([human[c]["chance"] for c in CONDITIONS]))
         comparison["figures"] = {
             "accuracy": plot_accuracy_by_condition(comparison, out.with_name("comparison_accuracy.png"), chance).name,
             "error_consistency": plot_error_consistency(

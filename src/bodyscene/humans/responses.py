@@ -1,7 +1,9 @@
 """Human response CSVs: read, validate against the stimulus set, and say exactly which line is wrong.
 
-One row per trial: `participant, stimulus_id, condition, label, response` (optional `rt_ms`, `trial`);
-`label` and `response` are class names, `condition` is one of `original, body, background`.
+One row per trial: `participant, stimulus_id, condition, label, response` (optional `rt_ms`, `trial`, `choices`);
+`label` and `response` are class names, `condition` is one of `original, body, background`. `stimulus_id` names a
+stimulus of the manifest (one frame) or a clip (`clip_id`: the trial showed the whole clip). `choices` lists the
+class names the trial offered, joined by `|` (absent or empty: every class); columns are defined in schema.py.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from bodyscene.config import CONDITIONS
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv
+from bodyscene.schema import CHOICE_SEPARATOR, COMBINED, CONDITIONS, HUMAN_OPTIONAL, HUMAN_REQUIRED
 
-REQUIRED = ("participant", "stimulus_id", "condition", "label", "response")
-OPTIONAL = ("rt_ms", "trial")
+REQUIRED = HUMAN_REQUIRED
+OPTIONAL = HUMAN_OPTIONAL
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Trial:
     response: str
     rt_ms: float | None = None
     trial: int | None = None
+    choices: tuple[str, ...] | None = None  # the classes offered; None: every class
 
     @property
     def correct(self) -> bool:
@@ -42,6 +45,15 @@ class StimulusSet:
     splits: dict[str, str]  # stimulus_id -> split
     clips: dict[str, str]  # stimulus_id -> clip_id
     source: str  # where the ids came from, for error messages
+
+    @property
+    def clip_labels(self) -> dict[str, str]:
+        """clip_id -> class name, for trials that showed a whole clip."""
+        return {self.clips[s]: label for s, label in self.labels.items()}
+
+    def label_of(self, item: str) -> str | None:
+        """The class of a stimulus id or a clip id (None: neither)."""
+        return self.labels.get(item) or self.clip_labels.get(item)
 
 
 def load_stimulus_set(stim: str | Path) -> StimulusSet:
@@ -75,13 +87,17 @@ def _problem(row: dict[str, str], stim: StimulusSet) -> str | None:
     label, response = row["label"].strip(), row["response"].strip()
     if cond not in CONDITIONS:
         return f"condition '{cond}' is not one of {', '.join(CONDITIONS)}; use one of those spellings"
-    if sid not in stim.labels:
-        return f"unknown stimulus_id '{sid}'; use an id from {stim.source}"
+    truth = stim.label_of(sid)
+    if truth is None:
+        return f"unknown stimulus_id '{sid}'; use a stimulus_id or clip_id from {stim.source}"
     for col, name in (("label", label), ("response", response)):
         if name not in stim.classes:
             return f"unknown class '{name}' in '{col}'; use a class name from {', '.join(stim.classes)}"
-    if label != stim.labels[sid]:
-        return f"label '{label}' but {sid} is class '{stim.labels[sid]}' in {stim.source}; fix the label"
+    if label != truth:
+        return f"label '{label}' but {sid} is class '{truth}' in {stim.source}; fix the label"
+    problem = _choices_problem(row.get("choices"), label, response, stim.classes)
+    if problem:
+        return problem
     if (row.get("rt_ms") or "").strip():
         try:
             float(row["rt_ms"])
@@ -89,6 +105,31 @@ def _problem(row: dict[str, str], stim: StimulusSet) -> str | None:
             return f"rt_ms '{row['rt_ms']}' is not a number; write milliseconds or leave it empty"
     if (row.get("trial") or "").strip() and not row["trial"].strip().lstrip("-").isdigit():
         return f"trial '{row['trial']}' is not an integer; number trials 1, 2, 3, ... or leave it empty"
+    return None
+
+
+def parse_choices(text: str | None) -> tuple[str, ...] | None:
+    """`a|b|c` -> ('a', 'b', 'c'); empty or absent -> None (every class was offered)."""
+    if text is None or not text.strip():
+        return None
+    return tuple(c.strip() for c in text.split(CHOICE_SEPARATOR))
+
+
+def _choices_problem(text: str | None, label: str, response: str, classes: list[str]) -> str | None:
+    choices = parse_choices(text)
+    if choices is None:
+        return None
+    fix = f"list the offered class names joined by '{CHOICE_SEPARATOR}', or leave 'choices' empty for all classes"
+    unknown = [c for c in choices if c not in classes]
+    if unknown:
+        return f"choices name {unknown[0]!r}, which is not a class; {fix}"
+    if len(set(choices)) != len(choices):
+        return f"choices list a class twice ({text.strip()!r}); {fix}"
+    if len(choices) < 2:
+        return f"choices offer only {len(choices)} option; a forced choice needs 2 or more; {fix}"
+    for col, name in (("label", label), ("response", response)):
+        if name not in choices:
+            return f"choices {text.strip()!r} omit the trial's {col} {name!r}; {fix}"
     return None
 
 
@@ -117,6 +158,7 @@ def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
                 response=row["response"].strip(),
                 rt_ms=float(row["rt_ms"]) if (row.get("rt_ms") or "").strip() else None,
                 trial=int(row["trial"]) if (row.get("trial") or "").strip() else None,
+                choices=parse_choices(row.get("choices")),
             )
             item = (t.participant, t.stimulus_id, t.condition)
             if item in seen_items:
@@ -144,15 +186,13 @@ def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
     return trials
 
 
-PREDICTION_COLUMNS = ("model", "condition", "stimulus_id", "label", "predicted")
-
-
-def read_predictions(run: str | Path) -> list[dict[str, str]]:
-    """RUN/predictions.csv rows (`bodyscene evaluate` writes it)."""
+def read_predictions(run: str | Path, head: str = COMBINED) -> list[dict[str, str]]:
+    """RUN/predictions.csv rows of one head (`bodyscene evaluate` writes it; default: each model's answer)."""
     path = Path(run) / "predictions.csv"
     if not path.is_file():
         raise BodySceneError(f"{path}: file not found; run `bodyscene evaluate --run {run}` first")
-    return read_csv(path, required=PREDICTION_COLUMNS)
+    rows = read_csv(path, required=("model", "condition", "stimulus_id", "label", "predicted"))
+    return [r for r in rows if r.get("head", COMBINED) == head]
 
 
 def model_correctness(predictions: list[dict[str, str]]) -> dict[str, dict[tuple[str, str], bool]]:

@@ -54,16 +54,26 @@ def software_versions() -> dict[str, str]:
 
 def results_section(run: Path, results: dict) -> str:
     models = results.get("models", {})
+    unit = results.get("unit", "frame")
     rows = []
     for name, sec in models.items():
-        cells = [with_ci(sec.get(c, {}).get("accuracy"), sec.get(c, {}).get("ci95")) for c in CONDITIONS]
-        n = next((sec[c].get("n") for c in CONDITIONS if c in sec), None)
-        rows.append([name, *cells, n if n is not None else "-"])
+        lines = [(name, sec)] + [(f"{name}: {h} stream alone", by) for h, by in sec.get("streams", {}).items()]
+        lines += [(f"{name}, per {u}", by) for u, by in sec.get("units", {}).items() if u != unit]
+        for label, by in lines:
+            cells = [with_ci(by.get(c, {}).get("accuracy"), by.get(c, {}).get("ci95")) for c in CONDITIONS]
+            n = next((by[c].get("n") for c in CONDITIONS if c in by), None)
+            rows.append([label, *cells, n if n is not None else "-"])
     chance = results.get("chance")
+    absent = results.get("absent_stream", "black")
     parts = [
         "<h2>Model accuracy</h2>",
         f"<p>Split <b>{esc(results.get('split', '?'))}</b>, {esc(results.get('classes', '?'))} classes, "
-        f"chance {num(chance)}. Accuracy with 95% CI.</p>",
+        f"chance {num(chance)}, one item per {esc(unit)}, argmax over all classes, checkpoint "
+        f"{esc(results.get('checkpoint', 'best'))}. Accuracy with 95% CI "
+        f"({esc(results.get('bootstrap', {}).get('method', 'bootstrap'))}). A stream alone is the argmax of "
+        f"that stream's own logits; the fused answer on body-only / background-only stimuli "
+        f"{'counts the absent stream (it sees a black frame)' if absent == 'black' else 'fuses only the present stream'}"
+        f".</p>",
         table(["model", *CONDITIONS, "n"], rows),
         figure_file(run / "accuracy.png", "accuracy by condition"),
     ]

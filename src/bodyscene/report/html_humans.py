@@ -24,6 +24,11 @@ def accuracy_table(cmp: dict) -> str:
         [f"humans (N={n})", *(with_ci(humans[c]["accuracy"], humans[c].get("ci95")) for c in CONDITIONS),
          f"{num(ceiling)} (human-human)", "", "", ""]
     ]  # fmt: skip
+    if any(humans[c].get("chance") is not None for c in CONDITIONS):
+        rows.insert(0, ["chance (mean of 1 / options)", *(num(humans[c].get("chance")) for c in CONDITIONS),
+                        "", "", "", ""])  # fmt: skip
+        rows.insert(2, ["humans minus chance", *(num(humans[c].get("above_chance")) for c in CONDITIONS),
+                        "", "", "", ""])  # fmt: skip
     for name, sec in cmp["models"].items():
         ec = sec.get("error_consistency", {})
         detail = sec.get("pattern_correlation_detail", {})

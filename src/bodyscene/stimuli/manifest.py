@@ -5,16 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bodyscene.config import CONDITIONS
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv
+from bodyscene.schema import CONDITIONS, FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS
 
-MANIFEST_COLUMNS = (
-    "stimulus_id", "clip_id", "class", "label", "split", "frame_index",
-    "original", "body", "background", "mask", "mask_area", "persons", "residual_person", "status",
-)  # fmt: skip
-FLOW_COLUMNS = ("flow_original", "flow_body", "flow_background")  # optional: written with prepare.flow
-SKIPPED_COLUMNS = ("clip_id", "path", "frame_index", "reason")
+__all__ = ["FLOW_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "StimulusSet", "read_stimulus_set", "stimulus_id"]
 
 
 def stimulus_id(clip_id: str, frame_index: int) -> str:

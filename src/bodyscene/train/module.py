@@ -88,7 +88,7 @@ class ActionModule(L.LightningModule):
         Off (0) in the paper's recipe; see README, "The embedded benchmark".
         """
         p = self.train_cfg.stream_dropout
-        if p == 0 or self.model_cfg.kind != "domainnet":
+        if p == 0 or not {"body", "background"} <= set(self.net.inputs):  # every DomainNet kind, flow included
             return {}
         u = torch.rand(n, generator=self._augment_rng).to(self.device)
         return {"body": (u >= p / 2).float(), "background": ((u < p / 2) | (u >= p)).float()}
@@ -108,10 +108,12 @@ class ActionModule(L.LightningModule):
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         outputs = self(batch)
         loss, _ = total_loss(outputs, batch["label"], self.model_cfg.loss_weights)
-        acc = (outputs["combined"].argmax(1) == batch["label"]).float().mean()
         n = batch["label"].shape[0]
         self.log("val/loss", loss, on_epoch=True, batch_size=n, sync_dist=True)
-        self.log("val/acc", acc, prog_bar=True, on_epoch=True, batch_size=n, sync_dist=True)
+        for head, logits in outputs.items():  # val/acc is the fused answer; val/acc_<stream> each stream alone
+            acc = (logits.argmax(1) == batch["label"]).float().mean()
+            name = "val/acc" if head == "combined" else f"val/acc_{head}"
+            self.log(name, acc, prog_bar=head == "combined", on_epoch=True, batch_size=n, sync_dist=True)
 
     def configure_optimizers(self):
         cfg = self.train_cfg

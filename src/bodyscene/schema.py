@@ -1,0 +1,56 @@
+"""The tables that pass between stages, defined once: the manifest, the humans CSV, predictions, the scores file.
+
+A trial is one observer's answer to one stimulus in one condition. Humans and models are written in the same
+shape (bethgelab model-vs-human's one raw-data table): the humans CSV names the observer `participant` and the
+answer `response`; predictions.csv names them `model` and `predicted`, and adds which output (`head`) answered.
+
+The scores file RUN/scores.npz holds the raw material every readout starts from (readout.py):
+
+    stimulus_ids  [N] str    the evaluated stimuli, in one order (manifest order of the split)
+    clip_ids      [N] str    the clip each stimulus was sampled from
+    classes       [C] str    class names in label order
+    labels        [N] int    true label of each stimulus
+    manifest      []  str    sha256 of the stimulus set's manifest.csv (which set these scores belong to)
+    "M/H/K"       [N, C] float32   logits of model M's head H on condition K
+"""
+
+from __future__ import annotations
+
+CONDITIONS: tuple[str, ...] = ("original", "body", "background")
+
+# stimuli/: one row per sampled frame (STIM/manifest.csv), the optional flow images, the skipped frames.
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "stimulus_id", "clip_id", "class", "label", "split", "frame_index",
+    "original", "body", "background", "mask", "mask_area", "persons", "residual_person", "status",
+)  # fmt: skip
+FLOW_COLUMNS: tuple[str, ...] = ("flow_original", "flow_body", "flow_background")
+SKIPPED_COLUMNS: tuple[str, ...] = ("clip_id", "path", "frame_index", "reason")
+
+# humans/: one row per trial. `choices`: the class names the trial offered, joined by CHOICE_SEPARATOR
+# (absent or empty: every class was offered).
+HUMAN_REQUIRED: tuple[str, ...] = ("participant", "stimulus_id", "condition", "label", "response")
+HUMAN_OPTIONAL: tuple[str, ...] = ("rt_ms", "trial", "choices")
+CHOICE_SEPARATOR = "|"
+
+# evaluate: one row per model x head x condition x evaluated stimulus (frame unit).
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "model", "head", "condition", "stimulus_id", "clip_id", "label", "predicted", "confidence",
+)  # fmt: skip
+RESULT_COLUMNS: tuple[str, ...] = ("model", "head", "unit", "condition", "accuracy", "ci_low", "ci_high", "n", "chance")
+
+# Model outputs. Every model has `combined` (its answer); multi-stream models add one head per stream.
+COMBINED = "combined"
+HEADS: tuple[str, ...] = (COMBINED, "body", "background", "flow")
+UNITS: tuple[str, ...] = ("frame", "clip")
+
+SCORES_FILE = "scores.npz"
+SCORES_META: tuple[str, ...] = ("stimulus_ids", "clip_ids", "classes", "labels", "manifest")
+
+
+def scores_key(model: str, head: str, condition: str) -> str:
+    return f"{model}/{head}/{condition}"
+
+
+def parse_scores_key(key: str) -> tuple[str, str, str]:
+    model, head, condition = key.rsplit("/", 2)
+    return model, head, condition
