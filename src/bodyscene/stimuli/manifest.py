@@ -13,6 +13,9 @@ MANIFEST_COLUMNS = (
     "stimulus_id", "clip_id", "class", "label", "split", "frame_index",
     "original", "body", "background", "mask", "mask_area", "persons", "residual_person", "status",
 )  # fmt: skip
+# optional, how each background-only frame was made: the mask scope used, the share of the frame hidden, and the share
+# of that region filled from other frames (inpaint temporal; empty otherwise)
+FILL_COLUMNS = ("mask_scope", "region_area", "temporal_share")
 FLOW_COLUMNS = ("flow_original", "flow_body", "flow_background")  # optional: written with prepare.flow
 SKIPPED_COLUMNS = ("clip_id", "path", "frame_index", "reason")
 
