@@ -119,7 +119,14 @@ class TrainConfig(StrictModel):
     schedule: Literal["constant", "cosine"] = Field("constant", description="learning-rate schedule over epochs")
     balanced: bool = Field(True, description="class-balanced sampling")
     image_size: int = Field(224, ge=16, le=1024)
+    resize: Literal["squash", "letterbox"] = Field(
+        "squash", description="to image_size squared: stretch, or keep the aspect ratio and pad with black"
+    )
+    samples_per_epoch: int | None = Field(
+        None, ge=1, description="training samples drawn per epoch (None: the training set's size)"
+    )
     augment: bool = True
+    augment_colour: bool = Field(False, description="also colour jitter + Gaussian blur (the prototype's)")
     stream_dropout: float = Field(
         0.0, ge=0.0, le=1.0, description="DomainNet: P(a training sample's body or background input is black)"
     )
