@@ -352,7 +352,7 @@ def compare(
 
 @app.command()
 def experiment(
-    name: Annotated[str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone or flow")],
+    name: Annotated[str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone, flow or leak")],
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="experiment YAML (default: configs/experiments/NAME.yaml)")
     ] = None,
