@@ -10,6 +10,7 @@ import yaml
 from bodyscene.cli import main
 from bodyscene.config import CONDITIONS
 from bodyscene.experiments.runner import read_table, run_experiment
+from bodyscene.files import read_csv
 
 pytestmark = pytest.mark.slow
 
@@ -132,3 +133,14 @@ def test_backbone_runs_a_vit_as_baseline_and_as_domainnet_streams(tiny_data, tmp
     assert info["backbone"] == "vit_tiny"
     saved = yaml.safe_load((tmp_path / "seed0" / "backbone-vit_tiny" / "baseline" / "config.yaml").read_text())
     assert saved["train"]["lr"] == pytest.approx(0.003)  # the per-backbone training change of backbone.yaml
+
+
+def test_leak_trains_a_background_baseline_per_way_of_making_the_hole(tiny_data, tmp_path):
+    params = {"scopes": ["frame", "clip"], "inpaints": ["telea"], "inflates": ["scale"]}
+    rows = run_experiment("leak", out=tmp_path, overrides=tiny(tiny_data, params=params))
+    assert [(r["scope"], r["model"], r["condition"]) for r in rows] == [
+        ("frame", "baseline-background", "background"),
+        ("clip", "baseline-background", "background"),
+    ]
+    clip = read_csv(tmp_path / "seed0" / "stimuli-clip-telea-scale" / "manifest.csv")
+    assert {r["mask_scope"] for r in clip} == {"clip"}

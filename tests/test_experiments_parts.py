@@ -218,7 +218,7 @@ def test_ece_by_hand():
     assert expected_calibration_error(np.array([0.8] * 5), np.array([1, 1, 1, 1, 0.0])) == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("name", ["paper-table", "loss-ablation", "seg-noise", "fusion", "backbone", "flow"])
+@pytest.mark.parametrize("name", ["paper-table", "loss-ablation", "seg-noise", "fusion", "backbone", "flow", "leak"])
 def test_every_packaged_experiment_config_validates(name):
     from bodyscene.experiments import EXPERIMENTS
 

@@ -77,7 +77,7 @@ print("OK")
 
 
 def test_missing_weights_say_where_to_get_them(tmp_path):
-    with pytest.raises(BodySceneError, match="yolov8n-seg.pt.*--weights PATH"):
+    with pytest.raises(BodySceneError, match="yolov8x-seg.pt.*--weights PATH"):
         get_segmenter("yolo")
     with pytest.raises(BodySceneError, match=r"nope.pt: YOLO weights not found; download"):
         get_segmenter("yolo", weights=tmp_path / "nope.pt")

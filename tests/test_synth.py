@@ -17,6 +17,7 @@ from bodyscene.data.synth import (
     clip_rng,
     generate,
     make_clip,
+    make_clip_with_plates,
     render_clip,
     render_figure,
 )
@@ -180,3 +181,20 @@ def test_cli_synth_writes_the_folder(tmp_path):
     classes, clips = read_list_layout(tmp_path)
     assert classes == ["wave", "jumping_jacks"] and len(clips) == 4
     assert len(list((tmp_path / "masks").rglob("*.png"))) == 4 * 2
+
+
+def test_plates_are_the_frames_without_the_figure_and_pan_with_the_camera(tiny_data, tmp_path):
+    cfg, out, _ = tiny_data
+    clip = read_list_layout(out)[1][0]
+    name = clip.rel.split("/")[1]
+    plates = [cv2.imread(str(out / "plates" / name / clip.clip_id / f"{t:04d}.png"))[..., ::-1] for t in range(3)]
+    masks = [cv2.imread(str(out / "masks" / name / clip.clip_id / f"{t:04d}.png"), 0) > 127 for t in range(3)]
+    for t, frame in read_frames(clip.path).items():
+        err = np.abs(frame.astype(int) - plates[t].astype(int))[~masks[t]]
+        assert err.mean() < 3  # the video is the plate outside the figure (up to H.264's loss)
+    assert (plates[0] == plates[1]).all()  # a still camera
+    panned = SynthConfig(**{**TINY, "camera_pan": 2.0, "frames": 4})
+    _, frames, masks, plates = make_clip_with_plates(panned, "train", 0, 0)
+    assert (frames[~masks] == plates[~masks]).all() and not (plates[0] == plates[1]).all()
+    # plate t+1 is plate t moved 2 px to the left (the camera pans right)
+    np.testing.assert_allclose(plates[1][:, :-4].astype(int), plates[0][:, 2:-2].astype(int), atol=1)

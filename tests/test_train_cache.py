@@ -71,11 +71,11 @@ def test_the_cache_is_keyed_by_image_size_and_by_the_source_files(stimuli):
 def test_an_interrupted_build_leaves_neither_a_cache_nor_a_temp_file(stimuli, monkeypatch):
     calls = []
 
-    def fail_on_third(path, size):
+    def fail_on_third(path, size, **options):
         calls.append(path)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return load_image(path, size)
+        return load_image(path, size, **options)
 
     monkeypatch.setattr(datamodule, "load_image", fail_on_third)
     with pytest.raises(KeyboardInterrupt):

@@ -35,6 +35,11 @@ def _config(config: Path | None, sets: list[str] | None, extra: dict | None = No
     return load_config(config, overrides)
 
 
+def _count_or_all(value: str | None) -> int | str | None:
+    """--frames-per-clip 3 or all (the config validates the value)."""
+    return int(value) if value is not None and value.strip().isdigit() else value
+
+
 def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
@@ -86,10 +91,12 @@ def prepare(
     every: Annotated[int | None, typer.Option(help="sample every k-th frame (instead of N evenly)")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     shard: Annotated[str | None, typer.Option(help="i/n: do the i-th of n parts of the clip list")] = None,
-    frames_per_clip: Annotated[int | None, typer.Option(help="frames sampled per training clip")] = None,
-    eval_frames_per_clip: Annotated[int | None, typer.Option(help="frames per val/test clip")] = None,
+    frames_per_clip: Annotated[str | None, typer.Option(help="frames sampled per training clip, or all")] = None,
+    eval_frames_per_clip: Annotated[str | None, typer.Option(help="frames per val/test clip, or all")] = None,
     dilation: Annotated[float | None, typer.Option(help="mask scale about its centroid (paper: 1.2)")] = None,
-    inpaint: Annotated[str | None, typer.Option(help="telea or ns")] = None,
+    inpaint: Annotated[str | None, typer.Option(help="telea, ns or temporal (from the clip's other frames)")] = None,
+    mask_scope: Annotated[str | None, typer.Option(help="frame, or clip: one mask per clip (the union)")] = None,
+    inflate: Annotated[str | None, typer.Option(help="scale (the paper's 1.2x) or blur (the prototype's)")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -98,10 +105,12 @@ def prepare(
     extra = _drop_none(
         dict(
             segmenter=segmenter,
-            frames_per_clip=frames_per_clip,
-            eval_frames_per_clip=eval_frames_per_clip,
+            frames_per_clip=_count_or_all(frames_per_clip),
+            eval_frames_per_clip=_count_or_all(eval_frames_per_clip),
             dilation=dilation,
             inpaint=inpaint,
+            mask_scope=mask_scope,
+            inflate=inflate,
             layout=layout,
             classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
             weights=str(weights) if weights else None,
@@ -120,6 +129,8 @@ def prepare(
     console.print(f"quality: {summary['quality_line']}; contact sheet: {out / 'contact_sheet.png'}")
     if summary["errors"]:
         console.print(f"[yellow]{summary['errors']} videos could not be decoded[/]: see {out / 'errors.csv'}")
+    if summary.get("fallbacks"):
+        console.print(f"[yellow]{summary['fallbacks']} clips could not be made as asked[/]: see {out / 'errors.csv'}")
 
 
 @app.command()
@@ -348,7 +359,7 @@ def compare(
 
 @app.command()
 def experiment(
-    name: Annotated[str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone or flow")],
+    name: Annotated[str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone, flow or leak")],
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="experiment YAML (default: configs/experiments/NAME.yaml)")
     ] = None,

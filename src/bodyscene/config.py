@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -14,6 +14,7 @@ from bodyscene.schema import CONDITIONS  # noqa: F401 - re-exported: stages impo
 CONFIG_DIR = Path(__file__).parent / "configs"  # packaged configs: demo.yaml, paper.yaml, experiments/*.yaml
 Condition = Literal["original", "body", "background"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+FramesPerClip = Annotated[int, Field(ge=1)] | Literal["all"]
 Precision = Literal["auto", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true"]
 
 
@@ -35,6 +36,9 @@ class SynthConfig(StrictModel):
     scene_correlation: float = Field(0.9, ge=0.0, le=1.0, description="P(training clip shows its class's scene)")
     test_scene_correlation: float | None = Field(None, ge=0.0, le=1.0, description="None: same as training")
     seed: int = 0
+    camera_pan: float = Field(
+        0.0, ge=0.0, le=8.0, description="slow horizontal camera pan, px per frame (exercises motion compensation)"
+    )
 
 
 class MaskNoiseConfig(StrictModel):
@@ -64,11 +68,23 @@ class PrepareConfig(StrictModel):
     split_seed: int = 0
     every_k: int | None = Field(None, ge=1, description="sample every k-th frame instead of N evenly spaced")
     residual: bool = Field(True, description="re-segment each background-only frame (residual_person)")
-    frames_per_clip: int = Field(1, ge=1, description="frames sampled per training clip (the paper: 1)")
-    eval_frames_per_clip: int = Field(1, ge=1, description="frames sampled per val/test clip")
+    frames_per_clip: FramesPerClip = Field(
+        1, description="frames sampled per training clip (the paper: 1); all: every frame (or every_k-th)"
+    )
+    eval_frames_per_clip: FramesPerClip = Field(1, description="frames sampled per val/test clip")
+    max_persons: int | None = Field(None, ge=1, description="skip frames whose segmenter counts more persons")
+    mask_scope: Literal["frame", "clip"] = Field(
+        "frame",
+        description="frame: each background-only frame hides its own mask; clip: one mask, the union over the clip",
+    )
+    clip_every: int = Field(1, ge=1, description="clip scope / temporal fill: read and segment every k-th frame")
+    inflate: Literal["scale", "blur"] = Field(
+        "scale", description="scale: the paper's 1.2x about each region's centroid; blur: the prototype's Gaussian"
+    )
     dilation: float = Field(1.2, ge=1.0, le=3.0, description="body mask scale about its centroid (paper: 1.2)")
+    blur_radius: float = Field(15.0, gt=0.0, le=100.0, description="inflate blur: Gaussian sigma, px (prototype: 15)")
     margin_px: int = Field(2, ge=0, le=50, description="extra pixels around the scaled mask (compression fringe)")
-    inpaint: Literal["telea", "ns"] = "telea"
+    inpaint: Literal["telea", "ns", "temporal"] = "telea"
     inpaint_radius: int = Field(3, ge=1, le=50)
     min_mask_fraction: float = Field(0.0005, ge=0.0, le=1.0, description="below this a frame has no person")
     keep_empty: bool = Field(False, description="keep frames with no person (flagged in the manifest)")
@@ -103,7 +119,14 @@ class TrainConfig(StrictModel):
     schedule: Literal["constant", "cosine"] = Field("constant", description="learning-rate schedule over epochs")
     balanced: bool = Field(True, description="class-balanced sampling")
     image_size: int = Field(224, ge=16, le=1024)
+    resize: Literal["squash", "letterbox"] = Field(
+        "squash", description="to image_size squared: stretch, or keep the aspect ratio and pad with black"
+    )
+    samples_per_epoch: int | None = Field(
+        None, ge=1, description="training samples drawn per epoch (None: the training set's size)"
+    )
     augment: bool = True
+    augment_colour: bool = Field(False, description="also colour jitter + Gaussian blur (the prototype's)")
     stream_dropout: float = Field(
         0.0, ge=0.0, le=1.0, description="DomainNet: P(a training sample's body or background input is black)"
     )

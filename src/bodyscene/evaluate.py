@@ -165,7 +165,11 @@ def evaluate_model(
     info = read_json(model_dir / "model.json")
     module = load_trained(model_dir, cfg.checkpoint)
     data = StimulusDataModule(
-        stimuli or info["stimuli"], kind=info["kind"], image_size=info["image_size"], batch_size=cfg.batch_size
+        stimuli or info["stimuli"],
+        kind=info["kind"],
+        image_size=info["image_size"],
+        batch_size=cfg.batch_size,
+        resize=info.get("resize", "squash"),
     )
     classes = data.classes
     if classes != module.classes:

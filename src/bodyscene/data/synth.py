@@ -196,11 +196,12 @@ def draw_figure(img: np.ndarray, fig: Figure, t: int, mask_value: int | None = N
 def render_figure(
     cfg: SynthConfig, cls: int, rng: np.random.Generator, background: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The figure over `background` (black when None) for T frames: (frames [T,H,W,3] RGB, masks [T,H,W])."""
+    """The figure over `background` (black when None; one image, or one per frame [T,H,W,3]) for T frames:
+    (frames [T,H,W,3] RGB, masks [T,H,W])."""
     fig = sample_figure(cfg, cls, rng)
     S = cfg.size
     bg = np.zeros((S, S, 3), np.uint8) if background is None else background
-    frames = np.repeat(bg[None], cfg.frames, 0)
+    frames = np.repeat(bg[None], cfg.frames, 0) if bg.ndim == 3 else bg.copy()
     masks = np.zeros((cfg.frames, S, S), np.uint8)
     for t in range(cfg.frames):
         draw_figure(frames[t], fig, t)
@@ -215,9 +216,32 @@ def render_clip(
 
     Scene and figure draw from two child generators, so `render_scene` / `render_figure` with those reproduce
     each part alone (see `clip_parts`)."""
+    frames, masks, _ = render_clip_with_plates(cfg, class_index, scene_type, rng)
+    return frames, masks
+
+
+def render_clip_with_plates(
+    cfg: SynthConfig, class_index: int, scene_type: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`render_clip` and each frame's clean background plate (the scene without the figure, [T,H,W,3])."""
     scene_rng, figure_rng = clip_parts(rng)
-    scene = render_scene(cfg.size, scene_type, scene_rng)
-    return render_figure(cfg, class_index, figure_rng, background=scene)
+    plates = pan_plates(cfg, scene_type, scene_rng)
+    frames, masks = render_figure(cfg, class_index, figure_rng, background=plates)
+    return frames, masks, plates
+
+
+def pan_plates(cfg: SynthConfig, scene_type: int, rng: np.random.Generator) -> np.ndarray:
+    """The scene seen by the clip's camera, one plate per frame: still, or panning `camera_pan` px per frame to
+    the right (a scene rendered wide enough, cropped at sub-pixel offsets); the figure stays in frame (tracked)."""
+    S, T = cfg.size, cfg.frames
+    if cfg.camera_pan == 0:
+        return np.repeat(render_scene(S, scene_type, rng)[None], T, 0)
+    wide = render_scene(S + int(np.ceil(cfg.camera_pan * (T - 1))) + 2, scene_type, rng)
+    top = (wide.shape[0] - S) // 2  # the middle rows keep the horizon where a still camera has it
+    return np.stack([
+        cv2.warpAffine(wide, np.float32([[1, 0, -cfg.camera_pan * t], [0, 1, -top]]), (S, S), flags=cv2.INTER_LINEAR)
+        for t in range(T)
+    ])  # fmt: skip
 
 
 def clip_parts(rng: np.random.Generator) -> tuple[np.random.Generator, np.random.Generator]:
@@ -241,21 +265,27 @@ def choose_scene(cls: int, scene_types: int, correlation: float, rng: np.random.
 
 def make_clip(cfg: SynthConfig, split: str, class_index: int, index: int) -> tuple[int, np.ndarray, np.ndarray]:
     """Clip `index` of a class in a split: (scene_type, frames, masks), from its own random stream."""
+    return make_clip_with_plates(cfg, split, class_index, index)[:3]
+
+
+def make_clip_with_plates(cfg: SynthConfig, split: str, class_index: int, index: int) -> tuple:
+    """`make_clip` and the clip's background plates: (scene_type, frames, masks, plates)."""
     rng = clip_rng(cfg.seed, split, class_index, index)
     corr = cfg.scene_correlation
     if split == "test" and cfg.test_scene_correlation is not None:
         corr = cfg.test_scene_correlation
     scene = choose_scene(class_index, cfg.scene_types, corr, rng)
-    return (scene, *render_clip(cfg, class_index, scene, rng))
+    return (scene, *render_clip_with_plates(cfg, class_index, scene, rng))
 
 
-def _write_masks(folder: Path, masks: np.ndarray) -> None:
+def _write_pngs(folder: Path, images: np.ndarray) -> None:
+    """Masks (bool) as 0/255 PNGs, RGB plates as colour PNGs: DIR/<frame:04d>.png."""
     folder.mkdir(parents=True, exist_ok=True)
-    for t, m in enumerate(masks):
+    for t, m in enumerate(images):
         path = folder / f"{t:04d}.png"
         tmp = folder / f".{t:04d}.tmp.png"
-        cv2.imwrite(str(tmp), m.astype(np.uint8) * 255)
-        os.replace(tmp, path)  # a killed run never leaves a truncated mask under the final name
+        cv2.imwrite(str(tmp), m.astype(np.uint8) * 255 if m.ndim == 2 else cv2.cvtColor(m, cv2.COLOR_RGB2BGR))
+        os.replace(tmp, path)  # a killed run never leaves a truncated image under the final name
 
 
 def generate(cfg: SynthConfig, out: Path) -> dict:
@@ -271,12 +301,13 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("clips", total=len(jobs))
         for split, c, i in jobs:
-            scene, frames, masks = make_clip(cfg, split, c, i)
+            scene, frames, masks, plates = make_clip_with_plates(cfg, split, c, i)
             name = classes[c]
             clip_id = f"{name}_{split}_{i:03d}"
             rel = f"videos/{name}/{clip_id}.mp4"
             write_video(out / rel, list(frames), fps=cfg.fps)
-            _write_masks(out / "masks" / name / clip_id, masks)
+            _write_pngs(out / "masks" / name / clip_id, masks)
+            _write_pngs(out / "plates" / name / clip_id, plates)  # the truth for inpainting (benchmarks/)
             rows_px = masks.any(2)
             heights = [np.flatnonzero(r).ptp() + 1 if r.any() else 0 for r in rows_px]
             rows.append(dict(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bodyscene.experiments import backbone, flow, fusion, loss_ablation, paper_table, seg_noise
+from bodyscene.experiments import backbone, flow, fusion, leak, loss_ablation, paper_table, seg_noise
 
 EXPERIMENTS: dict[str, ModuleType] = {
     "paper-table": paper_table,
@@ -13,4 +13,5 @@ EXPERIMENTS: dict[str, ModuleType] = {
     "fusion": fusion,
     "backbone": backbone,
     "flow": flow,
+    "leak": leak,
 }

@@ -23,7 +23,7 @@ from bodyscene.segment.base import FrameRef, Segmentation, Segmenter, register
 
 PERSON = 0  # COCO class index of "person"
 WHERE = (
-    "download yolov8n-seg.pt (or -s/-m/-l/-x) from https://github.com/ultralytics/assets/releases "
+    "download yolov8x-seg.pt (the paper's; or yolov8n/s/m/l-seg.pt) from https://github.com/ultralytics/assets/releases "
     "on a machine with internet and pass --weights PATH"
 )
 

@@ -36,10 +36,11 @@ from bodyscene.files import (
     write_csv,
     write_json,
 )
-from bodyscene.segment import FrameRef, Segmenter, get_segmenter
+from bodyscene.segment import FrameRef, Segmentation, Segmenter, get_segmenter
+from bodyscene.stimuli.background import plan_clip
 from bodyscene.stimuli.flow import flow_image, partner_index, read_with_partners
-from bodyscene.stimuli.manifest import FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
-from bodyscene.stimuli.masks import make_background_only, make_body_only
+from bodyscene.stimuli.manifest import FILL_COLUMNS, FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
+from bodyscene.stimuli.masks import inpaint, make_body_only, removal_region
 from bodyscene.stimuli.noise import applies_to, corrupt_mask
 from bodyscene.stimuli.quality import contact_sheet, format_summary, quality_summary
 
@@ -53,6 +54,7 @@ class ClipResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)  # videos that could not be decoded
+    fallbacks: list[dict[str, Any]] = field(default_factory=list)  # clips made otherwise than asked, and why
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
@@ -81,21 +83,30 @@ def as_rgb(frame: np.ndarray, source: str = "frame") -> np.ndarray:
     return frame
 
 
-def make_stimuli(frame: np.ndarray, mask: np.ndarray, cfg: PrepareConfig) -> dict[str, np.ndarray]:
+def make_stimuli(
+    frame: np.ndarray,
+    mask: np.ndarray,
+    cfg: PrepareConfig,
+    region: np.ndarray | None = None,
+    background: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """The three conditions of one frame (frame: uint8 RGB, RGBA or grayscale; mask: bool, the union of every person).
 
-    Cost follows the person, not the frame: the dilation and the inpainting work on bounding boxes, so an 8K frame
+    `region`: what the background-only frame hides (default: this frame's mask, inflated as `cfg` says; with
+    `mask_scope: clip` the clip's). `background`: an already filled background-only frame (the temporal fill).
+    Cost follows the person, not the frame: the inflation and the inpainting work on bounding boxes, so an 8K frame
     needs little more than its own three output images in memory.
     """
     frame = as_rgb(frame)
     if mask.shape != frame.shape[:2]:
         raise BodySceneError(f"mask is {mask.shape[::-1]} but the frame is {frame.shape[1::-1]}; segment this frame")
     mask = mask.astype(bool, copy=False)
-    return {
-        "original": frame,
-        "body": make_body_only(frame, mask),
-        "background": make_background_only(frame, mask, cfg.dilation, cfg.inpaint, cfg.inpaint_radius, cfg.margin_px),
-    }
+    if background is None:
+        if region is None:
+            region = removal_region(mask, cfg.inflate, cfg.dilation, cfg.margin_px, cfg.blur_radius)
+        method = cfg.inpaint if cfg.inpaint != "temporal" else "telea"  # (a flow image has no scene to borrow)
+        background = inpaint(frame, region, method, cfg.inpaint_radius)
+    return {"original": frame, "body": make_body_only(frame, mask), "background": background}
 
 
 # PNG encoding and the fsync of atomic writes release the GIL: a few writer threads let the next frame's
@@ -112,6 +123,10 @@ def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, c
             future.result()
 
 
+def _skip(result: ClipResult, clip: Clip, index: int | str, reason: str) -> None:
+    result.skipped.append({"clip_id": clip.clip_id, "path": clip.rel, "frame_index": index, "reason": reason})
+
+
 def _process_clip(
     clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, cfg: PrepareConfig, pending: list[Future]
 ) -> ClipResult:
@@ -122,32 +137,48 @@ def _process_clip(
         n_frames = count_frames(clip.path)
         if n_frames == 0:
             raise BodySceneError(f"{clip.path}: the clip has no frames; remove it from the lists")
-        indices = sample_indices(n_frames, n_wanted, every=cfg.every_k)
-        frames, partners = read_with_partners(clip.path, indices, n_frames, cfg.flow)
+        if n_wanted == "all":
+            indices = sample_indices(n_frames, every=cfg.every_k or 1)
+        else:
+            indices = sample_indices(n_frames, n_wanted, every=cfg.every_k)
+        read = set(indices)
+        if cfg.mask_scope == "clip" or cfg.inpaint == "temporal":  # the clip's other frames are needed too
+            read |= set(sample_indices(n_frames, every=cfg.clip_every))
+        frames, partners = read_with_partners(clip.path, sorted(read), n_frames, cfg.flow)
     except BodySceneError as e:
-        result.skipped.append({"clip_id": clip.clip_id, "path": clip.rel, "frame_index": "", "reason": str(e)})
+        _skip(result, clip, "", str(e))
         result.errors.append({"clip_id": clip.clip_id, "path": clip.rel, "reason": str(e)})
         return result
-    for index, frame in frames.items():
-        sid = stimulus_id(clip.clip_id, index)
+    segs: dict[int, Segmentation] = {}
+    for index in sorted(frames):
         try:
-            frame = as_rgb(frame, f"{clip.path} frame {index}")
-            seg = segmenter.segment(frame, FrameRef(data_root, clip.rel, index))
+            frames[index] = as_rgb(frames[index], f"{clip.path} frame {index}")
+            segs[index] = segmenter.segment(frames[index], FrameRef(data_root, clip.rel, index))
         except BodySceneError as e:
-            result.skipped.append({"clip_id": clip.clip_id, "path": clip.rel, "frame_index": index, "reason": str(e)})
+            if index in indices:
+                _skip(result, clip, index, str(e))
+    masks = {i: _noisy_mask(seg.mask, clip, i, cfg) for i, seg in segs.items()}
+    plan = plan_clip(frames, masks, cfg)
+    for note in plan.notes:
+        result.fallbacks.append({"clip_id": clip.clip_id, "path": clip.rel, "reason": f"{clip.path}: {note}"})
+    for index in indices:
+        if index not in segs:
             continue
+        frame, seg, mask = frames[index], segs[index], masks[index]
+        sid = stimulus_id(clip.clip_id, index)
         area = float(seg.mask.mean())
         status = "ok" if area >= cfg.min_mask_fraction else "no_person"
         if status == "no_person":
-            result.skipped.append(
-                {"clip_id": clip.clip_id, "path": clip.rel, "frame_index": index, "reason": "no person found"}
-            )
+            _skip(result, clip, index, "no person found")
             if not cfg.keep_empty:
                 continue
-        mask = corrupt_mask(seg.mask, cfg.mask_noise, sid) if applies_to(cfg.mask_noise, clip.split) else seg.mask
+        if cfg.max_persons is not None and seg.persons > cfg.max_persons:
+            _skip(result, clip, index, f"more than max_persons={cfg.max_persons} persons")
+            continue
         rel = {c: f"{c}/{clip.split}/{clip.class_name}/{sid}.png" for c in ("original", "body", "background")}
         rel["mask"] = f"masks/{clip.split}/{clip.class_name}/{sid}.png"
-        images = make_stimuli(frame, mask, cfg)
+        region, background, share = plan.background(index, mask)
+        images = make_stimuli(frame, mask, cfg, region=region, background=background)
         for condition, image in images.items():
             pending.append(_WRITER.submit(write_png, out / rel[condition], image))
         residual = ""
@@ -157,7 +188,7 @@ def _process_clip(
         pending.append(_WRITER.submit(write_png, out / rel["mask"], mask.astype(np.uint8) * 255))
         if cfg.flow:  # the flow image's three conditions, made like the frame's (stimuli/flow.py)
             flow = flow_image(frame, partners[index], forward=partner_index(index, n_frames) > index)
-            for condition, image in make_stimuli(flow, mask, cfg).items():
+            for condition, image in make_stimuli(flow, mask, cfg, region=region).items():
                 rel[f"flow_{condition}"] = f"flow/{condition}/{clip.split}/{clip.class_name}/{sid}.png"
                 pending.append(_WRITER.submit(write_png, out / rel[f"flow_{condition}"], image))
         result.rows.append(
@@ -165,9 +196,19 @@ def _process_clip(
                 "stimulus_id": sid, "clip_id": clip.clip_id, "class": clip.class_name, "label": clip.label,
                 "split": clip.split, "frame_index": index, **rel, "mask_area": round(area, 6),
                 "persons": seg.persons, "residual_person": residual, "status": status,
+                "mask_scope": plan.scope, "region_area": round(float(region.mean()), 6),
+                "temporal_share": "" if share is None else round(share, 4),
             }
         )  # fmt: skip
     return result
+
+
+def _noisy_mask(mask: np.ndarray, clip: Clip, index: int, cfg: PrepareConfig) -> np.ndarray:
+    return (
+        corrupt_mask(mask, cfg.mask_noise, stimulus_id(clip.clip_id, index))
+        if applies_to(cfg.mask_noise, clip.split)
+        else mask
+    )
 
 
 def _check_settings(out: Path, settings: dict[str, Any]) -> None:
@@ -265,23 +306,45 @@ def prepare(
 
 def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[str, Any]) -> dict[str, Any]:
     """Assemble manifest.csv and skipped.csv from the per-clip records, in clip-list order."""
-    rows, skipped, errors = [], [], []
+    rows, skipped, errors, fallbacks = [], [], [], []
     for clip in clips:
         record = json.loads((out / PROGRESS_DIR / f"{clip.clip_id}.json").read_text())
         rows += record["rows"]
         skipped += record["skipped"]
         errors += record.get("errors", [])
+        fallbacks += record.get("fallbacks", [])
     atomic_write_text(out / "classes.txt", "".join(f"{c}\n" for c in classes))
     flow = settings["prepare"].get("flow")
-    write_csv(out / "manifest.csv", rows, MANIFEST_COLUMNS + (FLOW_COLUMNS if flow else ()))
+    write_csv(out / "manifest.csv", rows, MANIFEST_COLUMNS + FILL_COLUMNS + (FLOW_COLUMNS if flow else ()))
     write_csv(out / "skipped.csv", skipped, SKIPPED_COLUMNS)
-    write_csv(out / "errors.csv", errors, ERROR_COLUMNS)
+    write_csv(out / "errors.csv", errors + fallbacks, ERROR_COLUMNS)
     quality = quality_summary(rows, len(errors))
     contact_sheet(out, rows, out / "contact_sheet.png")
     counts = {s: sum(r["split"] == s and r["status"] == "ok" for r in rows) for s in ("train", "val", "test")}
     summary = {
-        "stimuli": len(rows), "skipped": len(skipped), "errors": len(errors), "counts": counts, "classes": classes,
-        "quality": quality, "quality_line": format_summary(quality),
+        "stimuli": len(rows), "skipped": len(skipped), "errors": len(errors), "fallbacks": len(fallbacks),
+        "counts": counts, "classes": classes, "quality": quality, "quality_line": format_summary(quality),
     }  # fmt: skip
     write_json(out / "stimuli.json", {"settings": settings, "complete": True, **summary})
+    if not sum(counts.values()):
+        raise BodySceneError(no_stimuli_message(out, len(clips), skipped, settings["prepare"]))
     return summary
+
+
+def _reason_kind(reason: str) -> str:
+    """A skip reason without the file it names, so that reasons of many files can be counted together."""
+    head, sep, tail = reason.partition(": ")
+    return tail if sep and ("/" in head or "\\" in head) else reason
+
+
+def no_stimuli_message(out: Path, n_clips: int, skipped: list[dict[str, Any]], prepare_cfg: dict[str, Any]) -> str:
+    """One line for a prepare that made nothing usable: the commonest skip reasons with counts, and a fix."""
+    from collections import Counter
+
+    top = Counter(_reason_kind(s["reason"]) for s in skipped).most_common(3)
+    reasons = "; ".join(f"{n} x {r!r}" for r, n in top) or "no frames were read"
+    return (
+        f"{out}: 0 usable stimuli from {n_clips} clips (segmenter {prepare_cfg.get('segmenter')}); top skip "
+        f"reasons: {reasons}; see {out / 'skipped.csv'} and pick a segmenter that finds these people "
+        "(--segmenter yolo --weights yolov8x-seg.pt, or mediapipe)"
+    )

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv
-from bodyscene.schema import CONDITIONS, FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS
+from bodyscene.schema import CONDITIONS, FILL_COLUMNS, FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS
 
-__all__ = ["FLOW_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "StimulusSet", "read_stimulus_set", "stimulus_id"]
+__all__ = [
+    "FILL_COLUMNS", "FLOW_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "StimulusSet", "read_stimulus_set",
+    "stimulus_id",
+]  # fmt: skip
 
 
 def stimulus_id(clip_id: str, frame_index: int) -> str:

@@ -1,4 +1,5 @@
-"""Mask operations: the body mask's 1.2x dilation, and the three stimulus images made from a frame and its mask.
+"""Mask operations: the body mask's inflation (the paper's 1.2x scale, or the prototype's Gaussian blur), the
+union of a clip's masks, and the stimulus images made from a frame and its mask.
 
 All functions are pure: arrays in, arrays out (RGB uint8 frames, bool masks).
 """
@@ -53,6 +54,47 @@ def dilate_mask(mask: np.ndarray, factor: float = 1.2, margin_px: int = 2) -> np
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin_px + 1, 2 * margin_px + 1))
         out = cv2.dilate(out.astype(np.uint8), kernel).astype(bool)
     return out
+
+
+def blur_inflate(mask: np.ndarray, radius: float = 15.0) -> np.ndarray:
+    """The authors' prototype inflation (Aglinskas/BC-actionpred-seg, notebook 05 `inflate_mask`): the 0/255 mask
+    blurred with a Gaussian of standard deviation `radius` (PIL's GaussianBlur), then every non-zero pixel.
+
+    A pixel is non-zero after rounding to uint8 when the blurred value is >= 0.5 / 255, so the mask grows by about
+    2.9 `radius` px beyond a straight edge (~43 px at the prototype's 15), and by less around thin limbs. Worked on
+    the mask's padded bounding box, so cost follows the person, not the frame.
+    """
+    if not mask.any():
+        return mask.copy()
+    h, w = mask.shape
+    reach = int(np.ceil(3 * radius)) + 1  # the kernel's half-width: no pixel beyond it can become non-zero
+    ys, xs = np.nonzero(mask)
+    y0, y1 = max(0, ys.min() - reach), min(h, ys.max() + reach + 1)
+    x0, x1 = max(0, xs.min() - reach), min(w, xs.max() + reach + 1)
+    crop = mask[y0:y1, x0:x1].astype(np.float32)
+    blurred = cv2.GaussianBlur(crop, (2 * reach + 1, 2 * reach + 1), radius, borderType=cv2.BORDER_CONSTANT)
+    out = np.zeros_like(mask, dtype=bool)
+    out[y0:y1, x0:x1] = (blurred >= 0.5 / 255) | mask[y0:y1, x0:x1]
+    return out
+
+
+def removal_region(
+    mask: np.ndarray, inflate: str = "scale", factor: float = 1.2, margin_px: int = 2, blur_radius: float = 15.0
+) -> np.ndarray:
+    """The region a background-only frame hides: `dilate_mask` (the paper's) or `blur_inflate` (the prototype's)."""
+    if inflate == "scale":
+        return dilate_mask(mask, factor, margin_px)
+    if inflate == "blur":
+        return blur_inflate(mask, blur_radius)
+    raise ValueError(f"unknown inflation {inflate!r}; choose scale or blur")
+
+
+def clip_union(masks: list[np.ndarray]) -> np.ndarray:
+    """The union of a clip's person masks (all of one size): every pixel a person covers in any frame read."""
+    shapes = {m.shape for m in masks}
+    if len(shapes) != 1:
+        raise ValueError(f"masks of different sizes {sorted(s[::-1] for s in shapes)}")
+    return np.logical_or.reduce(np.stack(masks), axis=0)
 
 
 def make_body_only(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:

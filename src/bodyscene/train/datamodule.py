@@ -22,7 +22,7 @@ import cv2
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 from torch.utils.data._utils.collate import default_collate
 
 from bodyscene.errors import BodySceneError
@@ -32,20 +32,42 @@ from bodyscene.stimuli.manifest import StimulusSet, read_stimulus_set
 CACHE_VERSION = 1  # bump when the cached layout changes
 
 
-def load_image(path: Path, size: int) -> np.ndarray:
+RESIZES = ("squash", "letterbox")
+
+
+def fit_square(image: np.ndarray, size: int, resize: str = "squash") -> np.ndarray:
+    """`image` as size x size: stretched (`squash`), or scaled to fit and padded with black bars, centred
+    (`letterbox`, as the prototype turned 16:9 HAA500 frames into 224x224: Aglinskas/BC-actionpred-seg, notebook 10)."""
+    h, w = image.shape[:2]
+    if (h, w) == (size, size):
+        return image
+    if resize == "squash":
+        return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    if resize != "letterbox":
+        raise BodySceneError(f"train.resize={resize!r}; choose one of {', '.join(RESIZES)}")
+    scale = size / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    inter = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    out = np.zeros((size, size, *image.shape[2:]), image.dtype)
+    y, x = (size - nh) // 2, (size - nw) // 2
+    out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=inter)
+    return out
+
+
+def load_image(path: Path, size: int, resize: str = "squash") -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise BodySceneError(f"{path}: missing or unreadable image; rerun `bodyscene prepare` on this stimulus set")
-    if image.shape[:2] != (size, size):
-        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(fit_square(image, size, resize), cv2.COLOR_BGR2RGB)
 
 
-def decode_into(out: np.ndarray, paths: list[Path], size: int, threads: int | None = None) -> None:
+def decode_into(
+    out: np.ndarray, paths: list[Path], size: int, threads: int | None = None, resize: str = "squash"
+) -> None:
     """Decode `paths` into out[i] (3 x S x S); OpenCV releases the GIL, so threads decode in parallel."""
     threads = threads or min(16, os.cpu_count() or 1)
     with ThreadPoolExecutor(threads) as pool:
-        for i, image in enumerate(pool.map(partial(load_image, size=size), paths)):
+        for i, image in enumerate(pool.map(partial(load_image, size=size, resize=resize), paths)):
             out[i] = image.transpose(2, 0, 1)
 
 
@@ -72,8 +94,8 @@ class Frames:
 class FrameCache:
     """Decoded, resized frames of one stimulus set, one .npy per (split, image column, size) in `cache_dir`."""
 
-    def __init__(self, stimuli: StimulusSet, size: int, cache_dir: str | Path | None = None):
-        self.stimuli, self.size = stimuli, size
+    def __init__(self, stimuli: StimulusSet, size: int, cache_dir: str | Path | None = None, resize: str = "squash"):
+        self.stimuli, self.size, self.resize = stimuli, size, resize
         self.dir = Path(cache_dir) if cache_dir is not None else stimuli.root / "cache"
         self._frames: dict[tuple[str, str], Frames] = {}
 
@@ -82,7 +104,9 @@ class FrameCache:
 
     def file(self, split: str, column: str) -> Path:
         """The cache file's name holds a digest of the sources (path, size, mtime): a rerun `prepare` invalidates it."""
-        digest = hashlib.sha1(f"v{CACHE_VERSION} {self.size}".encode())
+        # (squash keeps the key it always had, so existing caches stay valid)
+        mode = "" if self.resize == "squash" else f" {self.resize}"
+        digest = hashlib.sha1(f"v{CACHE_VERSION} {self.size}{mode}".encode())
         for path in self.paths(split, column):
             try:
                 st = path.stat()
@@ -111,7 +135,7 @@ class FrameCache:
             return None
         try:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), 3, self.size, self.size))
-            decode_into(out, paths, self.size)
+            decode_into(out, paths, self.size, resize=self.resize)
             out.flush()
             del out
             os.replace(tmp, target)
@@ -134,7 +158,7 @@ class FrameCache:
                 if paths:
                     warnings.warn(f"{self.dir}: not writable; decoding {split}/{column} into memory", stacklevel=2)
                 array = np.empty((len(paths), 3, self.size, self.size), np.uint8)
-                decode_into(array, paths, self.size)
+                decode_into(array, paths, self.size, resize=self.resize)
                 self._frames[key] = Frames(array=array)
         return self._frames[key]
 
@@ -221,13 +245,16 @@ class StimulusDataModule(L.LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
         cache_dir: str | Path | None = None,
+        resize: str = "squash",
+        samples_per_epoch: int | None = None,
     ):
         super().__init__()
         self.stimuli = read_stimulus_set(stimuli)
         self.classes = self.stimuli.classes
         self.kind, self.condition = kind, condition
         self.batch_size, self.balanced, self.num_workers, self.seed = batch_size, balanced, num_workers, seed
-        self.cache = FrameCache(self.stimuli, image_size, cache_dir)
+        self.samples_per_epoch = samples_per_epoch  # fixed, so an epoch is the same work at any frames per clip
+        self.cache = FrameCache(self.stimuli, image_size, cache_dir, resize)
 
     def prepare_data(self) -> None:
         """Lightning calls this on one process per node before the others start: build the caches there once."""
@@ -255,8 +282,13 @@ class StimulusDataModule(L.LightningDataModule):
         if len(data) == 0:
             raise BodySceneError(f"{self.stimuli.root}: the train split is empty; prepare a set with training clips")
         if self.balanced:
-            return self._loader(data, sampler=balanced_sampler(data.labels, len(self.classes), self.seed))
-        return self._loader(data, shuffle=True, generator=torch.Generator().manual_seed(self.seed))
+            sampler = BalancedSampler(data.labels, len(self.classes), self.seed, self.samples_per_epoch)
+            return self._loader(data, sampler=sampler)
+        generator = torch.Generator().manual_seed(self.seed)
+        if self.samples_per_epoch is not None:  # permutations end to end, then cut: each item once before repeats
+            sampler = RandomSampler(data, num_samples=self.samples_per_epoch, generator=generator)
+            return self._loader(data, sampler=sampler)
+        return self._loader(data, shuffle=True, generator=generator)
 
     def val_dataloader(self) -> DataLoader | list:
         data = self.dataset("val")

@@ -28,6 +28,60 @@ def random_affine(batch_size: int, generator: torch.Generator, max_shift: float 
     return theta
 
 
+# RGB -> YIQ and back: hue turns as a rotation of the (I, Q) chroma plane, luma (Y) unchanged
+_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_RGB = torch.linalg.inv(_YIQ)
+
+
+def colour_params(n: int, generator: torch.Generator, strength: float = 0.3) -> dict[str, torch.Tensor]:
+    """Per-sample draws for `colour_augment`: the prototype's ColorJitter(0.3, 0.3, 0.3, hue=0.3) and
+    GaussianBlur(kernel (5, 9), sigma 0.1-2.0) (Aglinskas/BC-actionpred-seg, notebook 11)."""
+
+    def u():
+        return torch.rand(n, generator=generator) * 2 - 1
+
+    return {
+        "brightness": 1 + strength * u(), "contrast": 1 + strength * u(), "saturation": 1 + strength * u(),
+        "hue": strength * u() * 2 * torch.pi, "sigma": 0.1 + 1.9 * torch.rand(n, generator=generator),
+    }  # fmt: skip
+
+
+def _blur(x: torch.Tensor, sigma: torch.Tensor, kx: int = 5, ky: int = 9) -> torch.Tensor:
+    """Separable Gaussian blur with one sigma per sample (a grouped convolution over samples x channels)."""
+    n, c, h, w = x.shape
+
+    def kernel(k: int) -> torch.Tensor:
+        t = torch.arange(k, device=x.device, dtype=x.dtype) - (k - 1) / 2
+        g = torch.exp(-(t[None] ** 2) / (2 * sigma.to(x)[:, None] ** 2))
+        return (g / g.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (n * c) x k
+
+    y = x.reshape(1, n * c, h, w)
+    y = F.conv2d(F.pad(y, (kx // 2, kx // 2, 0, 0), mode="reflect"), kernel(kx)[:, None, None, :], groups=n * c)
+    y = F.conv2d(F.pad(y, (0, 0, ky // 2, ky // 2), mode="reflect"), kernel(ky)[:, None, :, None], groups=n * c)
+    return y.reshape(n, c, h, w)
+
+
+def colour_augment(x: torch.Tensor, p: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Brightness, contrast, saturation, hue, then blur, on a float 0..255 batch (N x 3 x H x W), in that fixed
+    order (torchvision's ColorJitter shuffles it). Pixels black in all channels stay black, so the black
+    surround of a body-only frame, and a black frame, still mean "nothing here" to the network."""
+    black = (x == 0).all(1, keepdim=True)
+    view = (-1, 1, 1, 1)
+    x = x * p["brightness"].to(x).view(view)
+    grey = torch.einsum("c,nchw->nhw", _YIQ[0].to(x), x)[:, None]
+    mean = grey.mean((2, 3), keepdim=True)
+    x = (x - mean) * p["contrast"].to(x).view(view) + mean
+    grey = torch.einsum("c,nchw->nhw", _YIQ[0].to(x), x)[:, None]
+    x = grey + (x - grey) * p["saturation"].to(x).view(view)
+    cos, sin = torch.cos(p["hue"]), torch.sin(p["hue"])
+    rot = torch.zeros(len(cos), 3, 3)
+    rot[:, 0, 0], rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = 1, cos, -sin, sin, cos
+    m = (_RGB @ rot @ _YIQ).to(x)  # N x 3 x 3
+    x = torch.einsum("nij,njhw->nihw", m, x).clamp_(0, 255)
+    x = _blur(x, p["sigma"])
+    return x.masked_fill_(black, 0)
+
+
 class ActionModule(L.LightningModule):
     def __init__(self, model: dict[str, Any], train: dict[str, Any], classes: list[str]):
         super().__init__()
@@ -66,11 +120,16 @@ class ActionModule(L.LightningModule):
             theta = random_affine(n, self._augment_rng).to(self.device)
             size = batch[self.net.inputs[0]].shape
             grid = F.affine_grid(theta, [n, 3, size[-2], size[-1]], align_corners=False)
+        colour = None
+        if self.training and self.train_cfg.augment_colour:  # one draw per sample, shared by its inputs
+            colour = colour_params(batch["label"].shape[0], self._augment_rng)
         blank = self._blank_streams(batch["label"].shape[0]) if self.training else {}
         fmt = torch.channels_last if self.train_cfg.channels_last else torch.contiguous_format
         for name in self.net.inputs:
             # without resampling, change the layout while still uint8 (4x fewer bytes); .float() keeps it
             x = (batch[name] if grid is not None else batch[name].contiguous(memory_format=fmt)).float()
+            if colour is not None:
+                x = colour_augment(x, colour).contiguous(memory_format=fmt)
             if name in blank:
                 x.mul_(blank[name].view(-1, 1, 1, 1))
             if grid is not None:

@@ -98,6 +98,8 @@ def train_model(
         num_workers=train_cfg.num_workers,
         seed=train_cfg.seed,
         cache_dir=train_cfg.cache_dir,
+        resize=train_cfg.resize,
+        samples_per_epoch=train_cfg.samples_per_epoch,
     )
     module = ActionModule(model_cfg.model_dump(mode="json"), train_cfg.model_dump(mode="json"), data.classes)
     has_val = len(data.stimuli.split("val")) > 0
@@ -110,6 +112,7 @@ def train_model(
         "classes": data.classes,
         "stimuli": str(stimuli.resolve()),
         "image_size": train_cfg.image_size,
+        "resize": train_cfg.resize,  # evaluation must fit frames to the square the same way
         "bodyscene": __version__,
         "python": platform.python_version(),
     }
