@@ -123,8 +123,8 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"{stamp} {self.client_address[0]} {escape_log(format % args)}\n")
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        route = urlsplit(self.path).path[:200]  # never the query: it holds the participant's token
-        self.log_message('"%s %s" %s', self.command, route, getattr(code, "value", code))
+        route = urlsplit(getattr(self, "path", "") or "").path[:200]  # never the query: it holds the participant's token
+        self.log_message('"%s %s" %s', getattr(self, "command", None) or "-", route, getattr(code, "value", code))
 
     def handle_one_request(self) -> None:
         try:
@@ -285,6 +285,13 @@ class ExperimentServer(ThreadingHTTPServer):
             self.active += 1
             self.peak = max(self.peak, self.active)
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One escaped line instead of socketserver's traceback."""
+        kind, value = sys.exc_info()[:2]
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        name = kind.__name__ if kind else "error"
+        sys.stderr.write(f"{stamp} {client_address[0]} connection error: {name}: {escape_log(str(value)[:200])}\n")
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
