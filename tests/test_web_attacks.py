@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -172,10 +173,8 @@ def test_200_simultaneous_token_submissions_all_saved_once(tmp_path):
         barrier = threading.Barrier(50)
 
         def send(body):
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=10)
-            except threading.BrokenBarrierError:
-                pass
             return post_raw(url, body)
 
         with ThreadPoolExecutor(max_workers=50) as pool:

@@ -271,7 +271,7 @@ def serve_experiment(
 @app.command()
 def collect(
     folder: Annotated[Path, typer.Argument(help="experiment folder with responses/")],
-    out: Annotated[Path | None, typer.Option(help="merged CSV (default: FOLDER/responses.csv)")] = None,
+    out: Annotated[Path | None, typer.Option(help="merged CSV (default: FOLDER-responses.csv, beside FOLDER)")] = None,
 ) -> None:
     """Merge FOLDER/responses/*.csv into one humans CSV, skipping (and listing) malformed files."""
     from bodyscene.humans.collect import collect as run_collect
@@ -281,7 +281,8 @@ def collect(
         console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False, soft_wrap=True)
     console.print(
         f"[green]wrote[/] {s['out']}: {s['rows']} rows from {s['participants']} participants "
-        f"({len(s['skipped'])} of {s['files']} files skipped)",
+        f"({len(s['skipped'])} of {s['files']} files skipped; {s['incomplete']} incomplete records in "
+        "responses/incomplete/ not merged)",
         soft_wrap=True,
     )
 

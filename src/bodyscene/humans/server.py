@@ -123,7 +123,9 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"{stamp} {self.client_address[0]} {escape_log(format % args)}\n")
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        route = urlsplit(getattr(self, "path", "") or "").path[:200]  # never the query: it holds the participant's token
+        route = urlsplit(getattr(self, "path", "") or "").path[
+            :200
+        ]  # never the query: it holds the participant's token
         self.log_message('"%s %s" %s', getattr(self, "command", None) or "-", route, getattr(code, "value", code))
 
     def handle_one_request(self) -> None:
