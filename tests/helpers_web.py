@@ -75,15 +75,16 @@ def build(tmp: Path, **settings: Any) -> tuple[Path, dict[str, Any]]:
     cfg = ExperimentConfig(**{"participants": 3, "practice": 2, "attention_checks": 1, **settings})
     out = tmp / "experiment"
     build_experiment(stim, out, cfg)
+    LAST_FOLDER["folder"] = out
     return out, json.loads((out / "design.json").read_text())
 
 
 @contextmanager
-def running_server(folder: Path) -> Iterator[str]:
+def running_server(folder: Path, **options: Any) -> Iterator[str]:
     """serve-experiment's server on a free localhost port, in a thread; yields its base URL."""
     from bodyscene.humans.server import make_server
 
-    server = make_server(folder, port=0, quiet=True)
+    server = make_server(folder, port=0, quiet=True, **options)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -128,6 +129,7 @@ def valid_submission(design: dict[str, Any], participant: str = "1") -> dict[str
         if t["kind"] == "attention"
     ]
     return {
+        "token": token_of(design, participant),
         "participant": participant,
         "participant_seed": plan["seed"],
         "rows": rows,
@@ -138,3 +140,18 @@ def valid_submission(design: dict[str, Any], participant: str = "1") -> dict[str
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under root (and under root's parent, where a traversal would land), with its bytes."""
     return {str(p.relative_to(root.parent)): p.read_bytes() for p in root.parent.rglob("*") if p.is_file()}
+
+
+def token_of(design_or_folder: Any, participant: str) -> str | None:
+    """The participant's link token from FOLDER/private/tokens.csv (written when a server first starts)."""
+    folder = design_or_folder if isinstance(design_or_folder, Path) else LAST_FOLDER.get("folder")
+    path = folder / "private" / "tokens.csv" if folder else None
+    if path is None or not path.is_file():
+        return None
+    import csv
+
+    with path.open(newline="") as f:
+        return next(r["token"] for r in csv.DictReader(f) if r["participant"] == participant)
+
+
+LAST_FOLDER: dict[str, Path] = {}

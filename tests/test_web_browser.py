@@ -20,7 +20,7 @@ from bodyscene.files import write_csv
 from bodyscene.humans.collect import collect
 from bodyscene.humans.experiment import FIELDS
 from helpers_humans import write_scores
-from helpers_web import build, running_server
+from helpers_web import build, running_server, token_of
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,7 +72,8 @@ def completed(browser, tmp_path_factory):
     shot = None
     with running_server(folder) as url:
         page, errors = _page(browser)
-        page.goto(f"{url}/index.html?participant=2")
+        token = token_of(folder, "2")
+        page.goto(f"{url}/index.html?token={token}")
         _through_practice(page, design)
         for t in plist["trials"]:
             if t["kind"] == "attention":
@@ -108,6 +109,9 @@ def test_submission_lands_on_the_server_and_matches_the_download(completed):
     assert completed["errors"] == []  # no JavaScript errors on the page
     assert completed["progress"] == "100%"
     saved = sorted((completed["folder"] / "responses").glob("*.csv"))
+    jspsych = json.loads(saved[0].with_name(saved[0].stem + "-jspsych.json").read_text())
+    kinds = {d.get("bs_kind") for d in jspsych}
+    assert {"consent", "practice", "stimulus", "attention"} <= kinds  # the full jsPsych data survives
     assert len(saved) == 1 and saved[0].name.endswith("-p2.csv")
     assert completed["downloaded"] == saved[0].read_text()  # the download is the same humans CSV
     shot = completed["shot"]

@@ -130,7 +130,8 @@ def test_collect_merges_and_skips_malformed_files(tmp_path):
     assert "already collected" in reasons["03-p1.csv"] and "missing column" in reasons["04-bad.csv"]
     assert "line 2" in reasons["05-p3.csv"] and "condition" in reasons["05-p3.csv"]
     assert "not in design.json" in reasons["06-p3.csv"]
-    merged = read_csv(folder / "responses.csv", required=FIELDS)
+    merged = read_csv(summary["out"], required=FIELDS)
+    assert summary["out"] == folder.parent / "experiment-responses.csv"  # outside the served folder
     assert [r["stimulus_id"] for r in merged] == [r["stimulus_id"] for r in good1 + good2]
 
 

@@ -35,8 +35,9 @@ def test_valid_submission_is_saved_under_a_server_made_name(served):
     status, reply = post(url, valid_submission(design, "3"))
     assert status == 200 and reply["rows"] == 12
     files = sorted(p.name for p in (folder / "responses").iterdir())
-    assert len(files) == 2 and re.fullmatch(r"\d{8}-\d{6}-0001-p3\.csv", files[0]) and files[1].endswith(".json")
-    with open(folder / "responses" / files[0], newline="") as f:
+    assert len(files) == 3 and re.fullmatch(r"\d{8}-\d{6}-0001-p3\.csv", files[1])
+    assert files[0].endswith("-jspsych.json") and files[2].endswith("p3.json")
+    with open(folder / "responses" / files[1], newline="") as f:
         reader = csv.DictReader(f)
         assert tuple(reader.fieldnames) == FIELDS
         rows = list(reader)
@@ -117,6 +118,7 @@ def test_oversized_body_gets_413(served):
     host = urlsplit(url)
     conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
     conn.putrequest("POST", "/submit")
+    conn.putheader("Content-Type", "application/json")
     conn.putheader("Content-Length", str(10**9))
     conn.endheaders()
     assert conn.getresponse().status == 413
@@ -131,7 +133,7 @@ def test_static_files_only_inside_the_folder_and_never_responses(served):
     (folder.parent / "secret.txt").write_text("outside")
     status, body = request(f"{url}/")
     assert status == 200 and b"experiment.js" in body
-    assert request(f"{url}/design.json")[0] == 200
+    assert request(f"{url}/design.json")[0] == 404  # it holds every participant's trials: never served
     assert request(f"{url}/lib/jspsych.js")[0] == 200
     host = urlsplit(url)
     for path in (
@@ -146,10 +148,18 @@ def test_static_files_only_inside_the_folder_and_never_responses(served):
         conn.close()
 
 
-def test_assign_hands_out_participants_in_turn(served):
+def test_assign_needs_the_study_key_and_never_wraps_round(served):
     folder, design, url = served
-    got = [json.loads(request(f"{url}/assign", b"", "POST")[1])["participant"] for _ in range(4)]
-    assert got == ["1", "2", "3", "1"]
+    key = (folder / "private" / "study_key.txt").read_text().strip()
+
+    def assign(k, pid):
+        status, body = request(f"{url}/assign", json.dumps({"key": k, "params": {"PROLIFIC_PID": pid}}).encode())
+        return status, json.loads(body)
+
+    assert assign("forged", "a")[0] == 403
+    got = [assign(key, pid)[1]["token"] for pid in ("a", "b", "c")]
+    assert len(set(got)) == 3 and assign(key, "a")[1]["token"] == got[0]  # the same id gets its token again
+    assert assign(key, "d")[0] == 409  # 3 lists, all handed out: refused, not wrapped round
 
 
 def test_server_refuses_a_folder_without_design(tmp_path):

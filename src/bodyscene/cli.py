@@ -271,17 +271,21 @@ def serve_experiment(
     folder: Annotated[Path, typer.Argument(help="folder written by `bodyscene human-experiment`")],
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: whole network)")] = "127.0.0.1",
+    public_url: Annotated[str | None, typer.Option(help="URL participants open (behind a proxy)")] = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(help="extra Host name accepted (repeatable)")] = None,
+    pid_param: Annotated[str, typer.Option(help="URL parameter with the platform's participant id")] = ("PROLIFIC_PID"),
+    completion_url: Annotated[str | None, typer.Option(help="where the page sends participants at the end")] = None,
 ) -> None:
-    """Serve the experiment; each participant's data lands in FOLDER/responses/."""
+    """Serve the experiment; links in FOLDER/private/links.csv; data land in FOLDER/responses/."""
     from bodyscene.humans.server import serve
 
-    serve(folder, host, port)
+    serve(folder, host, port, public_url, tuple(allowed_host or ()), pid_param, completion_url)
 
 
 @app.command()
 def collect(
     folder: Annotated[Path, typer.Argument(help="experiment folder with responses/")],
-    out: Annotated[Path | None, typer.Option(help="merged CSV (default: FOLDER/responses.csv)")] = None,
+    out: Annotated[Path | None, typer.Option(help="merged CSV (default: FOLDER-responses.csv, beside FOLDER)")] = None,
 ) -> None:
     """Merge FOLDER/responses/*.csv into one humans CSV, skipping (and listing) malformed files."""
     from bodyscene.humans.collect import collect as run_collect
@@ -291,7 +295,8 @@ def collect(
         console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False, soft_wrap=True)
     console.print(
         f"[green]wrote[/] {s['out']}: {s['rows']} rows from {s['participants']} participants "
-        f"({len(s['skipped'])} of {s['files']} files skipped)",
+        f"({len(s['skipped'])} of {s['files']} files skipped; {s['incomplete']} incomplete records in "
+        "responses/incomplete/ not merged)",
         soft_wrap=True,
     )
 

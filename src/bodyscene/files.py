@@ -7,7 +7,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,26 +79,64 @@ def read_json(path: str | os.PathLike) -> Any:
         raise BodySceneError(f"{path}: not valid JSON (line {e.lineno}); regenerate it") from e
 
 
-def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], fieldnames: Sequence[str]) -> Path:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: Any) -> Any:
+    """A cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, `@SUM(...)`) gets a leading `'`
+    (OWASP's advice for CSV injection); numbers such as `-1.5` are left as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
+def write_csv(
+    path: str | os.PathLike,
+    rows: Iterable[Mapping[str, Any]],
+    fieldnames: Sequence[str],
+    escape_formulas: bool = False,
+) -> Path:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(fieldnames), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({k: escape_formula(v) for k, v in row.items()} if escape_formulas else row)
     return atomic_write_text(path, buf.getvalue())
+
+
+def iter_csv(path: str | os.PathLike, required: Sequence[str] = ()) -> Iterator[dict[str, str]]:
+    """Rows of a CSV with a header, read as UTF-8 (with or without the BOM Excel's "CSV UTF-8" writes).
+
+    A missing file or column, another encoding, or an over-long field is one error naming the file and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BodySceneError(f"{path}: file not found")
+    line = 1
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise BodySceneError(
+                    f"{path}: missing column(s) {', '.join(missing)}; the header must contain {', '.join(required)}"
+                )
+            for row in reader:
+                line = reader.line_num
+                yield row
+    except UnicodeDecodeError as e:
+        raise BodySceneError(
+            f"{path}: not UTF-8 text (byte {e.start} after line {line}); save it as 'CSV UTF-8' and retry"
+        ) from e
+    except csv.Error as e:
+        raise BodySceneError(f"{path}:{line + 1}: unreadable CSV ({e}); fix or remove that line") from e
 
 
 def read_csv(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict[str, str]]:
     """Read a CSV with a header; a missing file or column is one clear error naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise BodySceneError(f"{path}: file not found")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise BodySceneError(
-                f"{path}: missing column(s) {', '.join(missing)}; the header must contain {', '.join(required)}"
-            )
-        return list(reader)
+    return list(iter_csv(path, required))

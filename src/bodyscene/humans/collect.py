@@ -2,11 +2,15 @@
 
 A file that is not the humans format (missing columns, bad condition, a stimulus the design does not know)
 is skipped whole and reported with its line; so is a second file from a participant already collected (a page
-reloaded after submitting). The merged file is what `bodyscene compare` imports.
+reloaded after submitting), or a file with a duplicated trial. Cells are trimmed; formula-like cells
+(`=HYPERLINK(...)`) are escaped on writing. Partial records in responses/incomplete/ are counted, not merged.
+The merged file goes beside the folder by default (FOLDER-responses.csv), never inside what is served; it is
+what `bodyscene compare` imports.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +19,18 @@ from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv, read_json, write_csv
 from bodyscene.humans.experiment import FIELDS
 
+PARTICIPANT_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
-def _check_row(row: dict[str, str], stimuli: dict[str, Any] | None) -> str | None:
-    """The reason a row is not a valid humans row, or None."""
+
+def _check_row(row: dict[str, str], stimuli: dict[str, Any] | None, classes: set[str] | None) -> str | None:
+    """The reason a (trimmed) row is not a valid humans row, or None."""
     for key in ("participant", "stimulus_id", "condition", "label", "response"):
-        if not (row.get(key) or "").strip():
+        if not row.get(key):
             return f"empty {key}"
+    if not PARTICIPANT_RE.match(row["participant"]):
+        return f"participant {row['participant'][:40]!r} is not letters, digits, _ . -"
+    if classes is not None and row["response"] not in classes:
+        return f"response {row['response'][:40]!r} is not a class of design.json"
     if row["condition"] not in CONDITIONS:
         return f"condition {row['condition']!r} is not one of {', '.join(CONDITIONS)}"
     if row["rt_ms"]:
@@ -28,7 +38,7 @@ def _check_row(row: dict[str, str], stimuli: dict[str, Any] | None) -> str | Non
             float(row["rt_ms"])
         except ValueError:
             return f"rt_ms {row['rt_ms']!r} is not a number"
-    if row["trial"] and not row["trial"].isdigit():
+    if row["trial"] and not re.fullmatch(r"[0-9]{1,9}", row["trial"]):
         return f"trial {row['trial']!r} is not an integer"
     if stimuli is not None:
         if row["stimulus_id"] not in stimuli:
@@ -45,22 +55,25 @@ def collect(folder: Path, out: Path | None = None) -> dict[str, Any]:
     if not files:
         raise BodySceneError(f"{responses}: no response files; serve the experiment (`bodyscene serve-experiment`)")
     design = folder / "design.json"
-    stimuli = read_json(design)["stimuli"] if design.is_file() else None
-    out = out or folder / "responses.csv"
+    design_data = read_json(design) if design.is_file() else None
+    stimuli = design_data["stimuli"] if design_data else None
+    classes = set(design_data["classes"]) if design_data else None
+    out = out or folder.resolve().with_name(folder.resolve().name + "-responses.csv")
     merged: list[dict[str, str]] = []
     skipped: list[tuple[str, str]] = []
     participants: set[str] = set()
     for path in files:
         try:
-            rows = read_csv(path, required=FIELDS)
-        except (BodySceneError, UnicodeDecodeError) as e:
+            rows = [{k: (row.get(k) or "").strip() for k in FIELDS} for row in read_csv(path, required=FIELDS)]
+        except BodySceneError as e:
             skipped.append((path.name, str(e).replace(f"{path}: ", "")))
             continue
         if not rows:
             skipped.append((path.name, "no rows"))
             continue
         problem = next(
-            ((line, why) for line, row in enumerate(rows, start=2) if (why := _check_row(row, stimuli))), None
+            ((line, why) for line, row in enumerate(rows, start=2) if (why := _check_row(row, stimuli, classes))),
+            None,
         )
         if problem:
             skipped.append((path.name, f"line {problem[0]}: {problem[1]}"))
@@ -72,15 +85,21 @@ def collect(folder: Path, out: Path | None = None) -> dict[str, Any]:
         if who & participants:
             skipped.append((path.name, f"participant {next(iter(who))} already collected from an earlier file"))
             continue
+        items = [(r["stimulus_id"], r["condition"]) for r in rows]
+        if len(set(items)) != len(items):
+            skipped.append((path.name, "holds a trial twice (same stimulus_id and condition)"))
+            continue
         participants |= who
         merged.extend({k: row[k] for k in FIELDS} for row in rows)
     if not merged:
         raise BodySceneError(f"{responses}: none of the {len(files)} files is a valid humans CSV ({skipped[0][1]})")
-    write_csv(out, merged, FIELDS)
+    write_csv(out, merged, FIELDS, escape_formulas=True)
+    incomplete = responses / "incomplete"
     return {
         "out": out,
         "files": len(files),
         "participants": len(participants),
         "rows": len(merged),
         "skipped": skipped,
+        "incomplete": len(list(incomplete.glob("*.json"))) if incomplete.is_dir() else 0,
     }

@@ -8,12 +8,12 @@ class names the trial offered, joined by `|` (absent or empty: every class); col
 
 from __future__ import annotations
 
-import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bodyscene.errors import BodySceneError
-from bodyscene.files import read_csv
+from bodyscene.files import iter_csv, read_csv
 from bodyscene.schema import CHOICE_SEPARATOR, COMBINED, CONDITIONS, HUMAN_OPTIONAL, HUMAN_REQUIRED
 
 REQUIRED = HUMAN_REQUIRED
@@ -103,7 +103,7 @@ def _problem(row: dict[str, str], stim: StimulusSet) -> str | None:
             float(row["rt_ms"])
         except ValueError:
             return f"rt_ms '{row['rt_ms']}' is not a number; write milliseconds or leave it empty"
-    if (row.get("trial") or "").strip() and not row["trial"].strip().lstrip("-").isdigit():
+    if (row.get("trial") or "").strip() and not re.fullmatch(r"-?[0-9]{1,9}", row["trial"].strip()):
         return f"trial '{row['trial']}' is not an integer; number trials 1, 2, 3, ... or leave it empty"
     return None
 
@@ -139,9 +139,8 @@ def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
     A bad row is not skipped: a silently dropped trial would bias every accuracy computed from the file.
     """
     path = Path(path)
-    read_csv(path, required=REQUIRED)  # missing file / missing columns: one error naming them
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    # utf-8-sig, one pass, rows not kept: missing file/columns, other encodings, over-long fields are one error
+    rows = iter_csv(path, required=REQUIRED)
     trials: list[Trial] = []
     problems: list[str] = []
     seen_items: dict[tuple[str, str, str], int] = {}

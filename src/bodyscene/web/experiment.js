@@ -19,19 +19,41 @@ function toCsv(rows) {
   return [FIELDS.join(","), ...rows.map((r) => FIELDS.map((f) => cell(r[f])).join(","))].join("\n") + "\n";
 }
 
-/* The participant number: ?participant=N, else the server's next free number (POST assign), else random. */
-async function pickParticipant(design) {
-  const fromUrl = new URLSearchParams(window.location.search).get("participant");
-  if (fromUrl !== null) return fromUrl.trim();
-  if (window.location.protocol !== "file:") {
-    try {
-      const reply = await fetch("assign", { method: "POST" });
-      if (reply.ok) return String((await reply.json()).participant);
-    } catch (e) {
-      /* not served by `bodyscene serve-experiment`: fall through */
-    }
+/* Served: the page's link carries ?token=T (a personal link), or ?key=K plus the platform's participant id
+   (a study link, exchanged for a token at POST assign); POST session then returns this participant's own
+   trial list. From disk (file://, design.js loaded): ?participant=N, else a random list. */
+async function post(route, body, keepalive = false) {
+  return fetch(route, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    keepalive: keepalive,
+  });
+}
+
+async function loadSession() {
+  const params = new URLSearchParams(window.location.search);
+  if (window.BODYSCENE_DESIGN) {
+    const design = window.BODYSCENE_DESIGN;
+    const fromUrl = params.get("participant");
+    const participant = fromUrl !== null ? fromUrl.trim() : String(1 + Math.floor(Math.random() * design.participants.length));
+    return { design, participant, token: null };
   }
-  return String(1 + Math.floor(Math.random() * design.participants.length));
+  let token = params.get("token");
+  if (!token && params.get("key")) {
+    const reply = await post("assign", { key: params.get("key"), params: Object.fromEntries(params) });
+    const body = await reply.json().catch(() => ({}));
+    if (!reply.ok) return { error: body.error || `error ${reply.status}` };
+    token = body.token;
+    params.delete("key");
+    params.set("token", token);
+    window.history.replaceState(null, "", `?${params}`);
+  }
+  if (!token) return { error: "This page needs the personal link you were sent." };
+  const reply = await post("session", { token });
+  const body = await reply.json().catch(() => ({}));
+  if (!reply.ok) return { error: body.error || `error ${reply.status}` };
+  return { design: body, participant: body.participants[0].participant, token };
 }
 
 function showError(html) {
@@ -39,13 +61,18 @@ function showError(html) {
 }
 
 (async function main() {
-  const design = window.BODYSCENE_DESIGN;
-  if (!design) {
-    showError("design.js is missing; rebuild the folder with <code>bodyscene human-experiment</code>.");
+  let session;
+  try {
+    session = await loadSession();
+  } catch (e) {
+    session = { error: "Could not reach the server; please try again later." };
+  }
+  if (session.error) {
+    showError(escapeHtml(session.error));
     return;
   }
+  const { design, participant, token } = session;
   const settings = design.settings;
-  const participant = await pickParticipant(design);
   const list = design.participants.find((p) => p.participant === participant);
   if (!list) {
     showError(
@@ -64,8 +91,22 @@ function showError(html) {
     show_progress_bar: true,
     auto_update_progress_bar: false,
     message_progress_bar: "Progress",
-    on_finish: () => finish(jsPsych, design, list),
+    on_finish: () => finish(jsPsych, design, list, token),
   });
+  /* Partial records (flagged incomplete): every 10 trials, and when the participant leaves the page. */
+  let finished = false;
+  const savePartial = (keepalive) => {
+    if (!token || finished) return;
+    const data = collectData(jsPsych, list);
+    post("submit", { token, complete: false, rows: data.rows, attention: data.attention, jspsych: keepalive ? [] : data.jspsych }, keepalive).catch(() => {});
+  };
+  window.addEventListener("pagehide", () => savePartial(true));
+  const stepSaved = () => {
+    if (mainDone % 10 === 0) savePartial(false);
+  };
+  window.bsMarkFinished = () => {
+    finished = true;
+  };
   const stepProgress = () => {
     mainDone += 1;
     jsPsych.progressBar.progress = Math.min(1, mainDone / mainTotal);
@@ -192,8 +233,7 @@ function showError(html) {
   jsPsych.run(timeline);
 })();
 
-/* End page: the CSV as a download, and the same rows POSTed to the server (when served). */
-async function finish(jsPsych, design, list) {
+function collectData(jsPsych, list) {
   const rows = jsPsych.data
     .get()
     .filter({ bs_kind: "stimulus" })
@@ -212,6 +252,13 @@ async function finish(jsPsych, design, list) {
     .filter({ bs_kind: "attention" })
     .values()
     .map((d) => ({ target: d.target, response: d.bs_response, passed: d.target === d.bs_response }));
+  return { rows, attention, jspsych: jsPsych.data.get().values() };
+}
+
+/* End page: the CSV as a download, and the same rows (plus every jsPsych trial) POSTed to the server. */
+async function finish(jsPsych, design, list, token) {
+  window.bsMarkFinished();
+  const { rows, attention, jspsych } = collectData(jsPsych, list);
   const csv = toCsv(rows);
   const url = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
   const display = jsPsych.getDisplayElement();
@@ -230,6 +277,9 @@ async function finish(jsPsych, design, list) {
     return;
   }
   const submission = {
+    token: token,
+    complete: true,
+    jspsych: jspsych,
     format: design.format,
     participant: list.participant,
     participant_seed: list.seed,
@@ -240,13 +290,13 @@ async function finish(jsPsych, design, list) {
     finished_at: new Date().toISOString(),
   };
   try {
-    const reply = await fetch("submit", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(submission),
-    });
+    const reply = await post("submit", submission);
     const body = await reply.json().catch(() => ({}));
-    if (reply.ok) report("saved", "Your responses were saved. You may close this page.");
+    if (reply.ok && design.completion_url) {
+      report("saved", "Your responses were saved. Returning you to the study site…");
+      status.insertAdjacentHTML("afterend", `<p><a id="bs-complete" href="${escapeHtml(design.completion_url)}">Continue</a></p>`);
+      setTimeout(() => window.location.assign(design.completion_url), 3000);
+    } else if (reply.ok) report("saved", "Your responses were saved. You may close this page.");
     else report("failed", `The server did not accept the data (${body.error || reply.status}); please download the CSV below and send it to the experimenter.`);
   } catch (e) {
     report("failed", "Could not reach the server; please download the CSV below and send it to the experimenter.");
