@@ -322,8 +322,8 @@ def compare(
     run, humans = Path(run), Path(humans)
     results = read_json(run / "results.json") if (run / "results.json").is_file() else {}
     stim, stim_root = resolve_stimuli(run, results, stimuli)
+    trials = load_responses(humans, stim)  # the responses file's own mistakes first
     scores = load_scores(run, stim, stim_root)
-    trials = load_responses(humans, stim)
     sidecar = humans.with_name(humans.name + ".json")
     simulated = sidecar.is_file() and bool(read_json(sidecar).get("simulated"))
 
