@@ -21,6 +21,7 @@ import numpy as np
 
 from bodyscene.config import CONDITIONS
 from bodyscene.humans.compare import compare
+from bodyscene.readout import Scores
 
 CLASSES = [f"class{k}" for k in range(10)]
 
@@ -30,13 +31,20 @@ def write_inputs(out: Path, participants: int, trials: int, seed: int) -> Path:
     stimuli = [(f"s{i:04d}", CLASSES[i % len(CLASSES)]) for i in range(300)]
     run = out / "run"
     run.mkdir(parents=True, exist_ok=True)
+    ids, labels = [s for s, _ in stimuli], np.array([CLASSES.index(c) for _, c in stimuli])
+    scores = Scores(ids, ids, CLASSES, labels, manifest="none (synthetic)")
     with (run / "predictions.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["model", "condition", "stimulus_id", "label", "predicted"])
         for model in ("a", "b"):
             for c in CONDITIONS:
-                for sid, label in stimuli:
-                    w.writerow([model, c, sid, label, label if rng.random() < 0.6 else CLASSES[0]])
+                logits = rng.random((len(stimuli), len(CLASSES))).astype(np.float32)
+                for i, (sid, label) in enumerate(stimuli):
+                    predicted = label if rng.random() < 0.6 else CLASSES[0]
+                    logits[i, CLASSES.index(predicted)] = 4.0  # compare reads logits; the CSV is for reference
+                    w.writerow([model, c, sid, label, predicted])
+                scores.logits[(model, "combined", c)] = logits
+    scores.save(run / "scores.npz")
     humans = out / "humans.csv"
     with humans.open("w", newline="") as f:
         w = csv.writer(f)
