@@ -191,8 +191,13 @@ def evaluate_model(
         if cfg.absent_stream == "drop":
             heads[COMBINED] = drop_absent(module, heads, condition, name)
         section[condition] = condition_section(heads[COMBINED], labels, clip_ids, classes, cfg)
-        for unit in UNITS:
-            units[unit][condition] = accuracy_section(heads[COMBINED], labels, clip_ids, unit, cfg)[0]
+        if several:  # the configured unit is already in section[condition]; only the other one is new work
+            for unit in UNITS:
+                units[unit][condition] = (
+                    {k: section[condition][k] for k in ("accuracy", "ci95", "n")}
+                    if unit == cfg.unit
+                    else accuracy_section(heads[COMBINED], labels, clip_ids, unit, cfg)[0]
+                )
         for head, values in heads.items():
             logits[(name, head, condition)] = values
             if head != COMBINED:

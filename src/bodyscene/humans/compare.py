@@ -29,7 +29,7 @@ from bodyscene.humans.responses import (
     stimulus_set_from_predictions,
 )
 from bodyscene.humans.stats import bootstrap_ci, holm, mcnemar_exact, paired_condition_tests
-from bodyscene.readout import Scores, answer, chance, check_name, choice_mask, clip_logits
+from bodyscene.readout import Scores, answer, chance, check_name, choice_mask, clip_logits, manifest_digest
 from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_FILE
 
 Item = tuple[str, str]  # (condition, stimulus_id)
@@ -278,14 +278,11 @@ def model_vs_model(correct: dict[str, dict[Item, bool]]) -> list[dict]:
 def load_scores(run: Path, stim: StimulusSet, stim_root: Path | None) -> Scores:
     """RUN/scores.npz, checked to belong to the stimulus set the responses are validated against."""
     scores = Scores.load(run / SCORES_FILE)
-    if stim_root is not None:
-        from bodyscene.readout import manifest_digest
-
-        if manifest_digest(stim_root) != scores.manifest:
-            raise BodySceneError(
-                f"{scores.source}: made from another stimulus set than {stim_root / 'manifest.csv'}; "
-                f"rerun `bodyscene evaluate --run {run} --stimuli {stim_root}`"
-            )
+    if stim_root is not None and manifest_digest(stim_root) != scores.manifest:
+        raise BodySceneError(
+            f"{scores.source}: made from another stimulus set than {stim_root / 'manifest.csv'}; "
+            f"rerun `bodyscene evaluate --run {run} --stimuli {stim_root}`"
+        )
     if scores.classes != stim.classes:
         raise BodySceneError(f"{scores.source}: its classes differ from {stim.source}'s; evaluate on that set")
     return scores
