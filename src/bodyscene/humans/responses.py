@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from bodyscene.errors import BodySceneError
@@ -20,7 +21,7 @@ REQUIRED = HUMAN_REQUIRED
 OPTIONAL = HUMAN_OPTIONAL
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million trials take ~46 MB less (benchmarks/compare_scale.py)
 class Trial:
     participant: str
     stimulus_id: str
@@ -46,9 +47,9 @@ class StimulusSet:
     clips: dict[str, str]  # stimulus_id -> clip_id
     source: str  # where the ids came from, for error messages
 
-    @property
+    @cached_property
     def clip_labels(self) -> dict[str, str]:
-        """clip_id -> class name, for trials that showed a whole clip."""
+        """clip_id -> class name, for trials that showed a whole clip (built once: label_of runs per row)."""
         return {self.clips[s]: label for s, label in self.labels.items()}
 
     def label_of(self, item: str) -> str | None:
