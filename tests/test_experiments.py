@@ -138,9 +138,12 @@ def test_backbone_runs_a_vit_as_baseline_and_as_domainnet_streams(tiny_data, tmp
 def test_leak_trains_a_background_baseline_per_way_of_making_the_hole(tiny_data, tmp_path):
     params = {"scopes": ["frame", "clip"], "inpaints": ["telea"], "inflates": ["scale"]}
     rows = run_experiment("leak", out=tmp_path, overrides=tiny(tiny_data, params=params))
-    assert [(r["scope"], r["model"], r["condition"]) for r in rows] == [
-        ("frame", "baseline-background", "background"),
-        ("clip", "baseline-background", "background"),
+    assert [(r["scope"], r["inpaint"], r["model"], r["condition"]) for r in rows] == [
+        ("frame", "none", "baseline-background", "background"),  # the positive control comes first
+        ("frame", "telea", "baseline-background", "background"),
+        ("clip", "telea", "baseline-background", "background"),
     ]
     clip = read_csv(tmp_path / "seed0" / "stimuli-clip-telea-scale" / "manifest.csv")
     assert {r["mask_scope"] for r in clip} == {"clip"}
+    control = tmp_path / "seed0" / "stimuli-frame-none-scale"
+    assert {r["mask_scope"] for r in read_csv(control / "manifest.csv")} == {"frame"}

@@ -65,3 +65,10 @@ def test_inpainting_a_crop_equals_inpainting_the_whole_frame(method):
         frame, region.astype(np.uint8) * 255, 3, {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}[method]
     )
     assert (inpaint(frame, region, method, 3) == full).all()
+
+
+def test_inpaint_none_leaves_the_hole_black_and_the_rest_untouched():
+    frame, region = _frame(5, 96), _box(size=96, x0=40, y0=30, x1=52, y1=60)
+    out = inpaint(frame, region, "none", 3)
+    assert (out[region] == 0).all() and (out[~region] == frame[~region]).all()
+    assert (frame[region] != 0).any()  # (so the test could fail: the frame was not already black there)

@@ -94,7 +94,10 @@ def prepare(
     frames_per_clip: Annotated[str | None, typer.Option(help="frames sampled per training clip, or all")] = None,
     eval_frames_per_clip: Annotated[str | None, typer.Option(help="frames per val/test clip, or all")] = None,
     dilation: Annotated[float | None, typer.Option(help="mask scale about its centroid (paper: 1.2)")] = None,
-    inpaint: Annotated[str | None, typer.Option(help="telea, ns or temporal (from the clip's other frames)")] = None,
+    inpaint: Annotated[
+        str | None,
+        typer.Option(help="telea, ns, temporal (from the clip's other frames) or none (hole left black: a control)"),
+    ] = None,
     mask_scope: Annotated[str | None, typer.Option(help="frame, or clip: one mask per clip (the union)")] = None,
     inflate: Annotated[str | None, typer.Option(help="scale (the paper's 1.2x) or blur (the prototype's)")] = None,
     config: ConfigOpt = None,

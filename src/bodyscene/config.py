@@ -84,7 +84,9 @@ class PrepareConfig(StrictModel):
     dilation: float = Field(1.2, ge=1.0, le=3.0, description="body mask scale about its centroid (paper: 1.2)")
     blur_radius: float = Field(15.0, gt=0.0, le=100.0, description="inflate blur: Gaussian sigma, px (prototype: 15)")
     margin_px: int = Field(2, ge=0, le=50, description="extra pixels around the scaled mask (compression fringe)")
-    inpaint: Literal["telea", "ns", "temporal"] = "telea"
+    inpaint: Literal["telea", "ns", "temporal", "none"] = Field(
+        "telea", description="telea | ns (OpenCV) | temporal (stimuli/temporal.py) | none: hole left black (a control)"
+    )
     inpaint_radius: int = Field(3, ge=1, le=50)
     min_mask_fraction: float = Field(0.0005, ge=0.0, le=1.0, description="below this a frame has no person")
     keep_empty: bool = Field(False, description="keep frames with no person (flagged in the manifest)")

@@ -103,9 +103,15 @@ def make_body_only(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def inpaint(frame: np.ndarray, region: np.ndarray, method: str = "telea", radius: int = 3) -> np.ndarray:
-    """Fill `region` from its surroundings with OpenCV, working on a crop so cost follows the region, not the frame."""
+    """Fill `region` from its surroundings with OpenCV, working on a crop so cost follows the region, not the frame.
+
+    `method="none"` leaves the region black: the body's inflated silhouette stays visible. That is no stimulus for a
+    study; it is the positive control of `experiment leak` (a hole whose shape shows the pose).
+    """
     if not region.any():
         return frame.copy()
+    if method == "none":
+        return np.where(region[..., None], 0, frame).astype(frame.dtype)
     ys, xs = np.nonzero(region)
     pad = 2 * radius + 2
     y0, y1 = max(0, ys.min() - pad), min(frame.shape[0], ys.max() + pad + 1)
