@@ -9,7 +9,8 @@ import yaml
 
 from bodyscene.cli import main
 from bodyscene.config import CONDITIONS
-from bodyscene.experiments.runner import read_table, run_experiment
+from bodyscene.experiments import run_experiment
+from bodyscene.experiments.runner import read_table
 from bodyscene.files import read_csv
 
 pytestmark = pytest.mark.slow

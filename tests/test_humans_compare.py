@@ -102,6 +102,19 @@ def test_comparison_json_is_strict_and_every_p_names_its_test(round_trip):
         assert out.with_name(fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_figures_are_redrawn_from_the_comparison_file_alone(round_trip, tmp_path):
+    """Only report/ draws, from comparison.json: a copy of the file alone (no responses, no run) gives the figures."""
+    out, _ = round_trip
+    data = json.loads(out.with_name("comparison.json").read_text())
+    (tmp_path / "comparison.json").write_text(out.with_name("comparison.json").read_text())
+    result = CliRunner().invoke(app, ["figures", "--run", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for fig in data["figures"].values():
+        assert (tmp_path / fig).read_bytes() == out.with_name(fig).read_bytes()  # the same figure, bit for bit
+    result = CliRunner().invoke(app, ["figures", "--run", str(tmp_path / "empty")])
+    assert result.exit_code != 0
+
+
 def test_model_accuracy_is_on_exactly_the_trials_humans_saw(world, tmp_path):
     stim, run = world
     ok = model_correctness(read_predictions(run))["domainnet"]

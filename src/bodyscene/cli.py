@@ -202,6 +202,15 @@ def report(run: Annotated[Path, typer.Option(help="run folder with results.json"
 
 
 @app.command()
+def figures(folder: Annotated[Path, typer.Option("--run", help="run or experiment folder")]) -> None:
+    """Redraw the folder's figures from the files its stages wrote (results.json, comparison.json, table.csv)."""
+    from bodyscene.report.redraw import redraw
+
+    for path in redraw(folder):
+        console.print(f"[green]wrote[/] {path}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="run folder")] = Path("runs/demo"),
     seed: Annotated[int | None, typer.Option(help="seed for data, training and evaluation")] = None,
@@ -382,7 +391,7 @@ def experiment(
     from rich.table import Table
 
     from bodyscene.config import parse_overrides
-    from bodyscene.experiments.runner import run_experiment
+    from bodyscene.experiments import run_experiment
 
     rows = run_experiment(name, config, seeds=seeds, out=out, overrides=parse_overrides(set_ or []))
     table = Table(title=f"{name}: mean over seeds [95% CI]")

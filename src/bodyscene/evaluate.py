@@ -279,9 +279,9 @@ def evaluate_run(
     scores.save(out / SCORES_FILE)
     write_csv(out / "predictions.csv", predictions, PREDICTION_COLUMNS)
     write_csv(out / "results.csv", result_rows(results), RESULT_COLUMNS)
-    from bodyscene.report.figures import plot_accuracy
+    from bodyscene.report.figures import draw_results
 
-    plot_accuracy(results, out / "accuracy.png")
+    draw_results(out)  # accuracy.png, drawn from the results.json just written
     return results
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import Field
 from rich.console import Console
 from scipy import stats
@@ -40,10 +39,10 @@ from bodyscene.config import (
     merge,
     validate,
 )
-from bodyscene.demo import make_data, with_seed
+from bodyscene.demo import make_data
 from bodyscene.errors import BodySceneError
 from bodyscene.evaluate import evaluate_run
-from bodyscene.files import atomic_write_text, read_csv, write_csv
+from bodyscene.files import read_csv
 from bodyscene.stimuli.make import prepare
 from bodyscene.train.run import checkpoint_dir, train_model
 
@@ -178,51 +177,6 @@ def summarise(records: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict
                 "per_seed": " ".join(f"{v:.4f}" for v in values),
             }
         )
-    return rows
-
-
-def run_experiment(
-    name: str,
-    config: str | Path | None = None,
-    seeds: int | None = None,
-    out: str | Path | None = None,
-    overrides: dict[str, Any] | None = None,
-) -> list[dict[str, Any]]:
-    from bodyscene.experiments import EXPERIMENTS
-
-    if name not in EXPERIMENTS:
-        raise BodySceneError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
-    module = EXPERIMENTS[name]
-    exp, cfg = load_experiment(name, config, overrides)
-    if seeds is not None:
-        exp.seeds = seeds
-    params = validate(module.Params, exp.params, f"{config or name}: params")
-    out = Path(out) if out is not None else Path("runs") / name
-    if exp.data is not None and not exp.data.is_dir():
-        raise BodySceneError(f"{exp.data}: data folder not found; set `data:` to a folder in the list layout")
-    atomic_write_text(
-        out / "experiment.yaml",
-        yaml.safe_dump(
-            {
-                **exp.model_dump(mode="json"),
-                "params": params.model_dump(mode="json"),
-                "resolved": cfg.model_dump(mode="json"),
-            },
-            sort_keys=False,
-        ),
-    )
-    records: list[dict[str, Any]] = []
-    for k in range(exp.seeds):
-        seed = cfg.train.seed + k
-        console.print(f"[bold]{name}[/]: seed {seed} ({k + 1} of {exp.seeds})")
-        ws = Workspace(out / f"seed{seed}", with_seed(cfg, seed), seed, exp.data)
-        records += [{**r, "seed": seed} for r in module.run_seed(ws, params)]
-    write_csv(out / "records.csv", records, (*module.KEYS, *RECORD_TAIL))
-    rows = summarise(records, module.KEYS)
-    write_csv(out / "table.csv", rows, (*module.KEYS, *TABLE_TAIL))
-    from bodyscene.experiments.figures import plot_experiment
-
-    plot_experiment(name, rows, module.KEYS, out / f"{name}.png")
     return rows
 
 

@@ -28,35 +28,11 @@ from bodyscene.humans.responses import (
     read_predictions,
     stimulus_set_from_predictions,
 )
-from bodyscene.humans.stats import bootstrap_ci, holm, mcnemar_exact, paired_condition_tests
+from bodyscene.humans.stats import METHODS, bootstrap_ci, holm, mcnemar_exact, paired_condition_tests
 from bodyscene.readout import Scores, answer, chance, check_name, choice_mask, clip_logits, manifest_digest
 from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_FILE
 
 Item = tuple[str, str]  # (condition, stimulus_id)
-
-
-METHODS = {
-    "human_accuracy": "mean over participants of per-participant accuracy; "
-    "95% CI = percentile bootstrap over participants (scipy.stats.bootstrap)",
-    "model_accuracy": "accuracy on the trials humans saw, each answered by the argmax of the model's logits over "
-    "the options that trial offered (all classes without a choices column), on the trial's frame or on its clip "
-    "(mean logits over the clip's evaluated frames); 95% CI = percentile bootstrap over clips, weighted by how "
-    "many trials showed each clip",
-    "chance": "per condition, the mean over its trials of 1 / number of options offered; "
-    "above_chance = accuracy - chance",
-    "error_consistency": "Cohen's kappa of correct/incorrect on the same trials, "
-    "(c_obs - c_exp) / (1 - c_exp), c_exp = p_m p_h + (1 - p_m)(1 - p_h) "
-    "(Geirhos, Meding & Wichmann, NeurIPS 2020); "
-    "per participant and condition, averaged over conditions, then over participants",
-    "pattern_correlation": "Pearson r (and Spearman rho) between model and human pooled accuracy "
-    "across condition x class cells",
-    "accuracy_difference": "mean over conditions of |model accuracy - human accuracy|",
-    "human_conditions": "paired t-test over participants' per-condition accuracies (reported p), "
-    "Wilcoxon signed-rank beside it; Holm-corrected over the 3 condition pairs",
-    "model_vs_model": "McNemar's exact test (binomial test on discordant clips) per condition on the clips humans "
-    "saw, each model answering over all classes on the clip's mean logits; Holm-corrected over all model pairs x "
-    "conditions",
-}
 
 
 def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> tuple[StimulusSet, Path | None]:
@@ -363,14 +339,10 @@ def compare(
     comparison = json_safe(comparison)
     out = Path(out) if out is not None else run / "comparison.json"
     if figures:
-        from bodyscene.report.figures_humans import plot_accuracy_by_condition, plot_error_consistency
+        from bodyscene.report.figures_humans import COMPARISON_FIGURES, draw_comparison
 
-        chance = float(np.nanmean([human[c]["chance"] for c in CONDITIONS]))
-        comparison["figures"] = {
-            "accuracy": plot_accuracy_by_condition(comparison, out.with_name("comparison_accuracy.png"), chance).name,
-            "error_consistency": plot_error_consistency(
-                comparison, out.with_name("comparison_error_consistency.png")
-            ).name,
-        }
+        comparison["figures"] = dict(COMPARISON_FIGURES)
     write_json(out, comparison)
+    if figures:
+        draw_comparison(out)  # from the file just written, as `bodyscene figures` would redraw it
     return comparison

@@ -114,3 +114,28 @@ def mcnemar_exact(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> dict:
         "b_only_correct": b_only,
         "p": p,
     }
+
+
+# How each number of comparison.json is made; the report prints it (stored in the file under provenance.methods).
+METHODS = {
+    "human_accuracy": "mean over participants of per-participant accuracy; "
+    "95% CI = percentile bootstrap over participants (scipy.stats.bootstrap)",
+    "model_accuracy": "accuracy on the trials humans saw, each answered by the argmax of the model's logits over "
+    "the options that trial offered (all classes without a choices column), on the trial's frame or on its clip "
+    "(mean logits over the clip's evaluated frames); 95% CI = percentile bootstrap over clips, weighted by how "
+    "many trials showed each clip",
+    "chance": "per condition, the mean over its trials of 1 / number of options offered; "
+    "above_chance = accuracy - chance",
+    "error_consistency": "Cohen's kappa of correct/incorrect on the same trials, "
+    "(c_obs - c_exp) / (1 - c_exp), c_exp = p_m p_h + (1 - p_m)(1 - p_h) "
+    "(Geirhos, Meding & Wichmann, NeurIPS 2020); "
+    "per participant and condition, averaged over conditions, then over participants",
+    "pattern_correlation": "Pearson r (and Spearman rho) between model and human pooled accuracy "
+    "across condition x class cells",
+    "accuracy_difference": "mean over conditions of |model accuracy - human accuracy|",
+    "human_conditions": "paired t-test over participants' per-condition accuracies (reported p), "
+    "Wilcoxon signed-rank beside it; Holm-corrected over the 3 condition pairs",
+    "model_vs_model": "McNemar's exact test (binomial test on discordant clips) per condition on the clips humans "
+    "saw, each model answering over all classes on the clip's mean logits; Holm-corrected over all model pairs x "
+    "conditions",
+}

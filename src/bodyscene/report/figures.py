@@ -1,4 +1,8 @@
-"""Figures (matplotlib, Agg): the grouped accuracy bar chart of a run."""
+"""Figures (matplotlib, Agg): the grouped accuracy bar chart of a run, drawn from the results.json `evaluate` wrote.
+
+Every module that draws lives in report/ and draws from files a stage wrote, so any figure is redrawn without
+recomputing: `draw_results` (RUN/accuracy.png), `figures_humans.draw_comparison`, `figures_experiments.draw_experiment`.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bodyscene.config import CONDITIONS  # noqa: E402
-from bodyscene.files import atomic_write_bytes  # noqa: E402
+from bodyscene.files import atomic_write_bytes, read_json  # noqa: E402
 
 CONDITION_LABELS = {"original": "original", "body": "body-only", "background": "background-only"}
 
@@ -44,3 +48,9 @@ def plot_accuracy(results: dict[str, Any], path: str | Path) -> Path:
     ax.legend(frameon=False, fontsize=8, ncols=2)
     ax.spines[["top", "right"]].set_visible(False)
     return save_figure(fig, path)
+
+
+def draw_results(out: str | Path) -> Path:
+    """OUT/accuracy.png from OUT/results.json."""
+    out = Path(out)
+    return plot_accuracy(read_json(out / "results.json"), out / "accuracy.png")

@@ -1,4 +1,6 @@
-"""Figures of the human comparison (matplotlib, Agg): accuracy by condition, error consistency per model."""
+"""Figures of the human comparison (matplotlib, Agg): accuracy by condition, error consistency per model.
+
+Drawn from the comparison.json `compare` wrote (`draw_comparison`), so they are redrawn without recomputing."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from bodyscene.config import CONDITIONS  # noqa: E402
+from bodyscene.files import read_json  # noqa: E402
 from bodyscene.report.figures import CONDITION_LABELS, save_figure  # noqa: E402
 
 HUMAN_COLOR = "#444444"
@@ -82,3 +86,21 @@ def plot_error_consistency(comparison: dict, path: str | Path) -> Path:
     ax.set_title("Error consistency with humans", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return save_figure(fig, path)
+
+
+# The two figures written next to a comparison.json (recorded in it under `figures`).
+COMPARISON_FIGURES = {"accuracy": "comparison_accuracy.png", "error_consistency": "comparison_error_consistency.png"}
+
+
+def draw_comparison(comparison_path: str | Path) -> dict[str, Path]:
+    """The two figures of a comparison.json, written next to it; chance is the mean of the humans' per-condition
+    chance."""
+    path = Path(comparison_path)
+    comparison = read_json(path)
+    names = COMPARISON_FIGURES
+    chances = [comparison["humans"][c].get("chance") for c in CONDITIONS]
+    chance = float(np.nanmean([math.nan if v is None else v for v in chances]))
+    return {
+        "accuracy": plot_accuracy_by_condition(comparison, path.with_name(names["accuracy"]), chance),
+        "error_consistency": plot_error_consistency(comparison, path.with_name(names["error_consistency"])),
+    }

@@ -47,8 +47,7 @@ def register(name: str) -> Callable:
 
 
 def get_segmenter(name: str, **options) -> Segmenter:
-    import bodyscene.segment  # noqa: F401  (registers the built-in segmenters)
-
+    # the built-in segmenters are registered by bodyscene/segment/__init__.py, which Python runs before this module
     if name not in SEGMENTERS:
         raise BodySceneError(f"unknown segmenter {name!r}; choose one of {', '.join(sorted(SEGMENTERS))}")
     return SEGMENTERS[name](**options)

@@ -1,7 +1,10 @@
-"""The experiments' figures (matplotlib, Agg): grouped bars per condition, or accuracy against noise level."""
+"""The experiments' figures (matplotlib, Agg): grouped bars per condition, or accuracy against noise level.
+
+Drawn from the table.csv the experiment runner wrote (`draw_experiment`), so a figure is redrawn without training."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +84,14 @@ def plot_experiment(name: str, rows: list[dict[str, Any]], keys: tuple[str, ...]
     if name == "seg-noise":
         return plot_noise(rows, path)
     return plot_bars(name, rows, keys, path)
+
+
+def draw_experiment(out: str | Path, name: str) -> Path:
+    """OUT/NAME.png from OUT/table.csv: the grouping keys are the columns before `model` (the runner's layout)."""
+    table = Path(out) / "table.csv"
+    with table.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
+    keys = tuple(columns[: columns.index("model")]) if "model" in columns else ()
+    return plot_experiment(name, rows, keys, Path(out) / f"{name}.png")
