@@ -8,7 +8,6 @@ import pytest
 
 from bodyscene.cli import main
 from bodyscene.errors import BodySceneError
-from bodyscene.evaluate import bootstrap_ci
 from bodyscene.humans.compare import compare
 from bodyscene.readout import Scores, answer, chance, choice_mask, clip_logits
 from helpers_humans import CLASSES, make_run, make_stimuli
@@ -33,20 +32,6 @@ def test_clip_logits_are_the_mean_over_each_clips_frames():
     clips, mean = clip_logits(logits, ["b", "a", "b", "a"])
     assert clips == ["b", "a"]
     assert mean.tolist() == [[1.5, 1.0], [2.0, 1.5]]
-
-
-def test_clip_bootstrap_is_wider_than_frame_bootstrap_on_correlated_frames():
-    """20 clips of 8 frames each, every frame of a clip right or wrong together: the frames carry the
-    information of 20 items, not 160, and the clip-resampling interval says so."""
-    rng = np.random.default_rng(0)
-    per_clip = rng.random(20) < 0.5
-    correct = np.repeat(per_clip, 8).astype(float)
-    groups = np.repeat([f"clip{i}" for i in range(20)], 8)
-    naive = bootstrap_ci(correct, 2000, seed=1)
-    clustered = bootstrap_ci(correct, 2000, seed=1, groups=groups)
-    assert clustered[1] - clustered[0] > 1.8 * (naive[1] - naive[0])
-    same = bootstrap_ci(correct[::8], 2000, seed=1)  # one frame per clip: the plain bootstrap over clips
-    assert clustered[1] - clustered[0] == pytest.approx(same[1] - same[0], abs=0.06)
 
 
 @pytest.fixture

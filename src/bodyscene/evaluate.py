@@ -9,6 +9,7 @@ How logits become answers is readout.py's.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from rich.table import Table
 
+from bodyscene.analysis import bootstrap_ci
 from bodyscene.config import EvaluateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_csv, write_json
@@ -27,29 +29,13 @@ from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.module import ActionModule
 
 
-def bootstrap_ci(
-    correct: np.ndarray, resamples: int, seed: int, level: float = 0.95, groups: np.ndarray | None = None
-) -> list[float]:
-    """Percentile bootstrap CI of the mean of 0/1 outcomes.
-
-    With `groups` (each item's clip), whole clips are resampled with replacement (a cluster bootstrap), so frames
-    of one clip never count as independent items; the mean of a resample is its pooled accuracy over frames.
-    """
-    correct = np.asarray(correct, dtype=float)
-    if len(correct) == 0:
-        return [float("nan"), float("nan")]
-    if resamples == 0:
-        return [float(correct.mean())] * 2
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        means = correct[rng.integers(0, len(correct), size=(resamples, len(correct)))].mean(axis=1)
-    else:
-        _, which = np.unique(np.asarray(groups), return_inverse=True)
-        hits, sizes = np.bincount(which, weights=correct), np.bincount(which).astype(float)
-        draw = rng.integers(0, len(sizes), size=(resamples, len(sizes)))
-        means = hits[draw].sum(axis=1) / sizes[draw].sum(axis=1)
-    alpha = (1 - level) / 2
-    return [float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))]
+def accuracy_ci(correct: np.ndarray, cfg: EvaluateConfig, groups: list[str] | None = None) -> list[float]:
+    """analysis.bootstrap_ci of the accuracy (over clips with `groups`); where it is undefined (bootstrap: 0, or one
+    unit) the CI is the point [accuracy, accuracy], so results.json always holds numbers."""
+    low, high = bootstrap_ci(correct, n_boot=cfg.bootstrap, seed=cfg.seed, groups=groups)
+    if math.isnan(low):
+        return [float(np.mean(correct))] * 2 if len(correct) else [math.nan, math.nan]
+    return [low, high]
 
 
 def load_trained(model_dir: Path, which: str = "best") -> ActionModule:
@@ -136,7 +122,7 @@ def accuracy_section(
     correct = (pred == labels).astype(float)
     section = {
         "accuracy": float(correct.mean()),
-        "ci95": bootstrap_ci(correct, cfg.bootstrap, cfg.seed, groups=groups),
+        "ci95": accuracy_ci(correct, cfg, groups),
         "n": len(correct),
     }
     return section, pred, labels

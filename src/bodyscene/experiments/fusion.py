@@ -1,8 +1,8 @@
 """fusion: DomainNet's summed logits vs learned per-stream weights vs concatenated features + MLP
 (models/fusion.py), every variant with the isolated losses kept; accuracy and calibration per condition.
 
-Calibration is the expected calibration error (Guo et al. 2017): test items binned by confidence into 15 equal-width
-bins, ECE = sum_b (n_b / n) |accuracy_b - mean confidence_b|.
+Calibration is the expected calibration error (analysis.expected_calibration_error, Guo et al. 2017): test items
+binned by confidence into 15 equal-width bins, ECE = sum_b (n_b / n) |accuracy_b - mean confidence_b|.
 """
 
 from __future__ import annotations
@@ -12,28 +12,16 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from bodyscene.analysis import expected_calibration_error
 from bodyscene.config import StrictModel
 from bodyscene.experiments.runner import Workspace, accuracy_records, domainnet_template
 from bodyscene.files import read_csv
 
 KEYS: tuple[str, ...] = ("fusion",)
-ECE_BINS = 15
 
 
 class Params(StrictModel):
     variants: list[Literal["sum", "weighted", "concat"]] = Field(["sum", "weighted", "concat"])
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
-    if len(confidence) == 0:
-        return float("nan")
-    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)  # bin b holds (b/B, (b+1)/B]
-    ece = 0.0
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            ece += sel.mean() * abs(correct[sel].mean() - confidence[sel].mean())
-    return float(ece)
 
 
 def ece_records(predictions: list[dict[str, str]], model: str, **keys: Any) -> list[dict[str, Any]]:

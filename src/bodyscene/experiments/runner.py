@@ -11,7 +11,7 @@ with the ordinary stages (prepare, train_model, evaluate_run) in ordinary run fo
     OUT/experiment.yaml the settings used
     OUT/seed<k>/...     data, stimuli-<tag>/, and run folders (RUN/<model>/, RUN/results.json, ...)
 
-The 95% CI is the t-interval over seeds (mean +- t_{0.975, K-1} * sd / sqrt(K)); it needs K >= 2.
+The 95% CI is the t-interval over seeds (analysis.t_interval: mean +- t_{0.975, K-1} * sd / sqrt(K)); it needs K >= 2.
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import Field
 from rich.console import Console
-from scipy import stats
 
+from bodyscene.analysis import t_interval
 from bodyscene.config import (
     CONDITIONS,
     CONFIG_DIR,
@@ -145,19 +144,6 @@ def accuracy_records(results: dict[str, Any], streams: bool = False, **keys: Any
     return records
 
 
-def mean_ci(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and the t-interval over seeds; (mean, nan, nan) for a single seed."""
-    x = np.asarray(values, dtype=float)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, math.nan, math.nan
-    sem = float(x.std(ddof=1) / math.sqrt(len(x)))
-    if sem == 0:
-        return mean, mean, mean
-    low, high = stats.t.interval(level, len(x) - 1, loc=mean, scale=sem)
-    return mean, float(low), float(high)
-
-
 def summarise(records: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """Records of every seed -> one table row per (keys, model, condition, metric), in first-seen order."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
@@ -166,7 +152,7 @@ def summarise(records: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict
     rows = []
     for group in groups.values():
         values = [r["value"] for r in sorted(group, key=lambda r: r["seed"])]
-        mean, low, high = mean_ci(values)
+        mean, low, high = t_interval(values)
         rows.append(
             {
                 **{k: group[0][k] for k in (*keys, "model", "condition", "metric")},

@@ -17,9 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
+from bodyscene.analysis import (
+    METHODS,
+    accuracy_difference,
+    bootstrap_ci,
+    error_consistency,
+    holm,
+    mcnemar_exact,
+    nanmean,
+    paired_condition_tests,
+    pattern_correlation,
+)
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_json
-from bodyscene.humans.metrics import accuracy_difference, error_consistency, nanmean, pattern_correlation
 from bodyscene.humans.responses import (
     StimulusSet,
     Trial,
@@ -28,7 +38,6 @@ from bodyscene.humans.responses import (
     read_predictions,
     stimulus_set_from_predictions,
 )
-from bodyscene.humans.stats import METHODS, bootstrap_ci, holm, mcnemar_exact, paired_condition_tests
 from bodyscene.readout import Scores, answer, chance, check_name, choice_mask, clip_logits, manifest_digest
 from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_FILE
 

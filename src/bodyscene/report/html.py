@@ -17,10 +17,10 @@ from pathlib import Path
 import yaml
 
 import bodyscene
+from bodyscene.analysis import METHODS
 from bodyscene.config import CONDITIONS
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_text, read_json
-from bodyscene.humans.stats import METHODS
 from bodyscene.report.html_humans import human_section
 from bodyscene.report.html_parts import STYLE, esc, figure_file, num, table, thumbnail, with_ci
 

@@ -1,4 +1,4 @@
-"""Every metric and test against a small case computed by hand."""
+"""bodyscene.analysis: every interval, metric and test against a small case computed by hand."""
 
 from __future__ import annotations
 
@@ -6,9 +6,22 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from bodyscene.humans.metrics import accuracy_difference, error_consistency, nanmean, pattern_correlation
-from bodyscene.humans.stats import TTEST, WILCOXON, bootstrap_ci, holm, mcnemar_exact, paired_condition_tests
+from bodyscene.analysis import (
+    TTEST,
+    WILCOXON,
+    accuracy_difference,
+    bootstrap_ci,
+    error_consistency,
+    expected_calibration_error,
+    holm,
+    mcnemar_exact,
+    nanmean,
+    paired_condition_tests,
+    pattern_correlation,
+    t_interval,
+)
 
 
 def table(both: int, a_only: int, b_only: int, neither: int) -> tuple[list[bool], list[bool]]:
@@ -115,3 +128,55 @@ def test_paired_condition_tests_hand_computed_t():
     raw = [r["t_test"]["p"] for r in rows.values()]
     assert [r["t_test"]["p_holm"] for r in rows.values()] == pytest.approx(holm(raw))
     assert ob["p_holm"] == ob["t_test"]["p_holm"] >= ob["p"]
+
+
+def test_t_interval_is_the_t_interval_over_seeds():
+    values = [0.5, 0.6, 0.7, 0.65]
+    mean, low, high = t_interval(values)
+    half = stats.t.ppf(0.975, 3) * np.std(values, ddof=1) / 2
+    assert (
+        mean == pytest.approx(0.6125) and low == pytest.approx(0.6125 - half) and high == pytest.approx(0.6125 + half)
+    )
+    assert math.isnan(t_interval([0.4])[1])
+
+
+def test_ece_by_hand():
+    conf = np.array([0.95, 0.95, 0.55, 0.55])
+    correct = np.array([1.0, 0.0, 1.0, 1.0])
+    # bins: {0.95, 0.95}: acc 0.5, conf 0.95 -> 0.45; {0.55, 0.55}: acc 1, conf 0.55 -> 0.45; weights 1/2 each
+    assert expected_calibration_error(conf, correct) == pytest.approx(0.45)
+    assert expected_calibration_error(np.array([0.8] * 5), np.array([1, 1, 1, 1, 0.0])) == pytest.approx(0.0)
+
+
+def test_clip_bootstrap_is_wider_than_frame_bootstrap_on_correlated_frames():
+    """20 clips of 8 frames each, every frame of a clip right or wrong together: the frames carry the
+    information of 20 items, not 160, and the clip-resampling interval says so."""
+    rng = np.random.default_rng(0)
+    per_clip = rng.random(20) < 0.5
+    correct = np.repeat(per_clip, 8).astype(float)
+    groups = np.repeat([f"clip{i}" for i in range(20)], 8)
+    naive = bootstrap_ci(correct, n_boot=2000, seed=1)
+    clustered = bootstrap_ci(correct, n_boot=2000, seed=1, groups=groups)
+    assert clustered[1] - clustered[0] > 1.8 * (naive[1] - naive[0])
+    same = bootstrap_ci(correct[::8], n_boot=2000, seed=1)  # one frame per clip: the plain bootstrap over clips
+    assert clustered[1] - clustered[0] == pytest.approx(same[1] - same[0], abs=0.06)
+
+
+def test_one_bootstrap_for_evaluate_and_compare():
+    """The cluster bootstrap is the weighted bootstrap over the clips' pooled accuracies (weight: frames), and the
+    resamples are scipy.stats.bootstrap's: the former two implementations agree with this one."""
+    rng = np.random.default_rng(4)
+    correct = (rng.random(60) < 0.6).astype(float)
+    groups = rng.integers(0, 15, 60)
+    hits = np.bincount(groups, weights=correct)
+    sizes = np.bincount(groups).astype(float)
+    keep = sizes > 0
+    pooled = bootstrap_ci(hits[keep] / sizes[keep], sizes[keep], n_boot=500, seed=2)
+    assert bootstrap_ci(correct, n_boot=500, seed=2, groups=groups) == pytest.approx(pooled, abs=1e-12)
+    x = rng.random(25)
+    res = stats.bootstrap((x,), np.mean, n_resamples=500, method="percentile", rng=np.random.default_rng(5))
+    expected = (res.confidence_interval.low, res.confidence_interval.high)
+    assert bootstrap_ci(x, n_boot=500, seed=5) == pytest.approx(expected, abs=1e-12)
+    # undefined without resamples or with one unit (evaluate then reports the point; see evaluate.accuracy_ci)
+    assert all(math.isnan(v) for v in bootstrap_ci(x, n_boot=0))
+    assert all(math.isnan(v) for v in bootstrap_ci(correct, groups=np.zeros(60)))
