@@ -10,9 +10,10 @@ import torch
 
 from bodyscene.config import MaskNoiseConfig, ModelConfig, PrepareConfig
 from bodyscene.errors import BodySceneError
+from bodyscene.experiments import EXPERIMENTS
 from bodyscene.experiments.runner import load_experiment, summarise
 from bodyscene.files import read_csv
-from bodyscene.models import build_model, create_backbone
+from bodyscene.models import create_backbone, create_model
 from bodyscene.models.fusion import MultiStreamNet
 from bodyscene.stimuli.flow import dense_flow, flow_to_rgb, partner_index
 from bodyscene.stimuli.frontend import model_inputs
@@ -133,7 +134,7 @@ def test_prepare_with_flow_writes_three_flow_images_per_stimulus(tiny_data, tmp_
 
 def test_weighted_fusion_starts_as_the_sum_and_learns_its_weights():
     torch.manual_seed(0)
-    net = build_model(ModelConfig(kind="domainnet", backbone="resnet18", fusion="weighted"), 4).eval()
+    net = create_model(ModelConfig(kind="domainnet", backbone="resnet18", fusion="weighted"), 4).eval()
     b, g = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)
     out = net(b, g)
     assert torch.allclose(out["combined"], out["body"] + out["background"], atol=1e-6)
@@ -146,7 +147,7 @@ def test_weighted_fusion_starts_as_the_sum_and_learns_its_weights():
 
 def test_concat_fusion_keeps_each_streams_logits_and_fuses_features():
     torch.manual_seed(0)
-    net = build_model(ModelConfig(kind="domainnet", backbone="resnet18", fusion="concat"), 5).eval()
+    net = create_model(ModelConfig(kind="domainnet", backbone="resnet18", fusion="concat"), 5).eval()
     assert isinstance(net, MultiStreamNet) and net.mlp[0].in_features == 2 * 512
     b, g = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)
     out = net(b, g)
@@ -159,7 +160,7 @@ def test_concat_fusion_keeps_each_streams_logits_and_fuses_features():
 
 def test_the_flow_model_has_a_third_stream_that_sees_only_the_flow_input():
     torch.manual_seed(0)
-    net = build_model(ModelConfig(kind="domainnet-flow", backbone="resnet18"), 3).eval()
+    net = create_model(ModelConfig(kind="domainnet-flow", backbone="resnet18"), 3).eval()
     assert net.inputs == ("body", "background", "flow")
     x = [torch.randn(1, 3, 32, 32) for _ in range(3)]
     out = net(*x)
@@ -198,10 +199,8 @@ def test_summarise_groups_seeds_per_variant_model_and_condition():
     assert first["per_seed"] == "0.2000 0.3000" and first["ci95_low"] < 0.25 < first["ci95_high"]
 
 
-@pytest.mark.parametrize("name", ["paper-table", "loss-ablation", "seg-noise", "fusion", "backbone", "flow", "leak"])
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_every_packaged_experiment_config_validates(name):
-    from bodyscene.experiments import EXPERIMENTS
-
     exp, cfg = load_experiment(name, None)
     EXPERIMENTS[name].Params.model_validate(exp.params)
     assert exp.experiment == name and cfg.train.epochs >= 1

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from bodyscene.config import LossWeights, ModelConfig
 from bodyscene.errors import BodySceneError
-from bodyscene.models import BACKBONES, DomainNet, build_model, create_backbone
+from bodyscene.models import BACKBONES, DomainNet, create_backbone, create_model
 from bodyscene.models.loss import total_loss
 
 
@@ -22,7 +22,7 @@ def test_every_backbone_runs_forward_and_backward_at_a_tiny_size(name):
 
 
 def test_domainnet_streams_share_no_parameter_and_fuse_by_summing_logits():
-    net = build_model(ModelConfig(kind="domainnet", backbone="resnet18"), 4).eval()
+    net = create_model(ModelConfig(kind="domainnet", backbone="resnet18"), 4).eval()
     body_params = {id(p) for p in net.body.parameters()}
     assert body_params.isdisjoint(id(p) for p in net.background.parameters())
     b, g = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)

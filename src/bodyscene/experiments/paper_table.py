@@ -14,6 +14,7 @@ from pydantic import Field
 
 from bodyscene.config import StrictModel
 from bodyscene.experiments.runner import Workspace, accuracy_records, standard_models
+from bodyscene.models.registry import model_kind
 
 KEYS: tuple[str, ...] = ("stream_dropout",)
 
@@ -34,12 +35,12 @@ def run_seed(ws: Workspace, params: Params) -> list[dict[str, Any]]:
     models = standard_models(ws.cfg)
     records = []
     for k, p in enumerate(values):
-        todo = models if k == 0 else {n: m for n, m in models.items() if m.kind != "baseline"}
+        todo = models if k == 0 else {n: m for n, m in models.items() if model_kind(m.kind).stream_dropout}
         train_cfg = ws.cfg.train.model_copy(update={"stream_dropout": p})
         run = ws.train(stimuli, "main" if k == 0 else f"dropout-{p:g}", todo, train_cfg)
         results = ws.evaluate(run)
         for r in accuracy_records(results, streams=True):
-            base = models[r["model"].split("/")[0]].kind == "baseline"
+            base = not model_kind(models[r["model"].split("/")[0]].kind).stream_dropout
             if k == 0 or not base:
                 records.append({"stream_dropout": "none" if base else p, **r})
     return records

@@ -42,6 +42,7 @@ from bodyscene.demo import make_data
 from bodyscene.errors import BodySceneError
 from bodyscene.evaluate import evaluate_run
 from bodyscene.files import read_csv
+from bodyscene.models.registry import model_kind
 from bodyscene.stimuli.make import prepare
 from bodyscene.train.run import checkpoint_dir, train_model
 
@@ -174,7 +175,7 @@ def standard_models(cfg: RunConfig) -> dict[str, ModelConfig]:
     """The run config's `models` by folder name: the kind (a baseline on another condition: baseline-<condition>)."""
     out = {}
     for m in cfg.models:
-        name = f"baseline-{m.condition}" if m.kind == "baseline" and m.condition != "original" else m.kind
+        name = f"{m.kind}-{m.condition}" if model_kind(m.kind).single_image and m.condition != "original" else m.kind
         if name in out:
             raise BodySceneError(f"run config `models`: two models would share the folder {name!r}; keep one")
         out[name] = m

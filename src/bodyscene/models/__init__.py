@@ -1,4 +1,4 @@
-"""Models built from a ModelConfig: `build_model(cfg, num_classes)`."""
+"""Models built from a ModelConfig by their registered kind: `create_model(cfg, num_classes)` (registry.py)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,43 @@ from bodyscene.models.backbones import BACKBONES, create_backbone
 from bodyscene.models.baseline import Baseline
 from bodyscene.models.domainnet import DomainNet
 from bodyscene.models.fusion import MultiStreamNet
+from bodyscene.models.registry import MODELS, ModelKind, create_model, model_kind, register_model
 
 
-def build_model(cfg: ModelConfig, num_classes: int) -> nn.Module:
-    if cfg.kind == "baseline":
-        return Baseline(create_backbone(cfg.backbone, num_classes, cfg.pretrained))
-    if cfg.kind == "domainnet" and cfg.fusion == "sum":
-        return DomainNet(
-            create_backbone(cfg.backbone, num_classes, cfg.pretrained),
-            create_backbone(cfg.backbone, num_classes, cfg.pretrained),
-        )
+@register_model("baseline", inputs=("image",), heads=("combined",))
+def baseline(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    return Baseline(create_backbone(cfg.backbone, num_classes, cfg.pretrained))
+
+
+def _streams(cfg: ModelConfig, num_classes: int, names: tuple[str, ...]) -> nn.Module:
+    if cfg.fusion == "sum" and names == ("body", "background"):
+        return DomainNet(*(create_backbone(cfg.backbone, num_classes, cfg.pretrained) for _ in names))
     # Learned fusion, or a third (optical-flow) stream: models/fusion.py.
-    names = ("body", "background", "flow") if cfg.kind == "domainnet-flow" else ("body", "background")
     streams = {name: create_backbone(cfg.backbone, num_classes, cfg.pretrained) for name in names}
     return MultiStreamNet(streams, cfg.fusion, BACKBONES[cfg.backbone][1], num_classes)
 
 
-__all__ = ["BACKBONES", "Baseline", "DomainNet", "MultiStreamNet", "build_model", "create_backbone"]
+@register_model("domainnet", inputs=("body", "background"), heads=("body", "background", "combined"))
+def domainnet(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    return _streams(cfg, num_classes, ("body", "background"))
+
+
+@register_model(
+    "domainnet-flow", inputs=("body", "background", "flow"), heads=("body", "background", "flow", "combined")
+)
+def domainnet_flow(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    return _streams(cfg, num_classes, ("body", "background", "flow"))
+
+
+__all__ = [
+    "BACKBONES",
+    "MODELS",
+    "Baseline",
+    "DomainNet",
+    "ModelKind",
+    "MultiStreamNet",
+    "create_backbone",
+    "create_model",
+    "model_kind",
+    "register_model",
+]

@@ -15,21 +15,26 @@ own condition (`flow_<condition>` columns, written by `prepare` with `prepare.fl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bodyscene.errors import BodySceneError
+from bodyscene.models.registry import model_kind
 
 BLACK = None  # stands for an all-black frame
 
 
+# Each model input -> the manifest image column it reads on a stimulus of each condition (None: a black frame).
+INPUT_COLUMNS: dict[str, Callable[[str], str | None]] = {
+    "image": lambda condition: condition,
+    "body": lambda condition: "body" if condition in ("original", "body") else BLACK,
+    "background": lambda condition: "background" if condition in ("original", "background") else BLACK,
+    "flow": lambda condition: f"flow_{condition}",
+}
+
+
 def model_inputs(kind: str, condition: str) -> dict[str, str | None]:
-    """Model input name -> the manifest image column it is read from (None: a black frame)."""
+    """Model input name -> the manifest image column it is read from (None: a black frame), for the inputs the
+    kind declares in the model registry (models/registry.py)."""
     if condition not in ("original", "body", "background"):
         raise BodySceneError(f"unknown condition {condition!r}; choose original, body or background")
-    if kind == "baseline":
-        return {"image": condition}
-    inputs = {
-        "body": "body" if condition in ("original", "body") else BLACK,
-        "background": "background" if condition in ("original", "background") else BLACK,
-    }
-    if kind == "domainnet-flow":
-        inputs["flow"] = f"flow_{condition}"
-    return inputs
+    return {name: INPUT_COLUMNS[name](condition) for name in model_kind(kind).inputs}

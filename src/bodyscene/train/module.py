@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from bodyscene.config import ModelConfig, TrainConfig
-from bodyscene.models import build_model
+from bodyscene.models import create_model, model_kind
 from bodyscene.models.loss import total_loss
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -89,7 +89,7 @@ class ActionModule(L.LightningModule):
         self.model_cfg = ModelConfig(**model)
         self.train_cfg = TrainConfig(**train)
         self.classes = classes
-        self.net = build_model(self.model_cfg, len(classes))
+        self.net = create_model(self.model_cfg, len(classes))
         if self.train_cfg.channels_last:  # NHWC lets cuDNN use tensor-core kernels without transposes under AMP
             self.net = self.net.to(memory_format=torch.channels_last)
         # (x / 255 - mean) / std == x * scale - shift, applied in place to the float batch
@@ -147,7 +147,7 @@ class ActionModule(L.LightningModule):
         Off (0) in the paper's recipe; see README, "The embedded benchmark".
         """
         p = self.train_cfg.stream_dropout
-        if p == 0 or not {"body", "background"} <= set(self.net.inputs):  # every DomainNet kind, flow included
+        if p == 0 or not model_kind(self.model_cfg.kind).stream_dropout:  # every kind with both streams
             return {}
         u = torch.rand(n, generator=self._augment_rng).to(self.device)
         return {"body": (u >= p / 2).float(), "background": ((u < p / 2) | (u >= p)).float()}
