@@ -68,3 +68,24 @@ def tiny_stimuli(tiny_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("stimuli")
     prepare(tiny_data, out, PrepareConfig(frames_per_clip=2))
     return out
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """`run_cli(*args, one_line=False) -> (exit code, stderr)`: the bodyscene CLI in this process, as a user runs
+    it. With one_line, stderr must be one line and hold no traceback (the bad-input contract)."""
+    import sys
+
+    from bodyscene.cli import main
+
+    def run(*args, one_line: bool = False) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["bodyscene", *map(str, args)])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        err = capsys.readouterr().err
+        if one_line:
+            assert "Traceback" not in err
+            assert len(err.strip().splitlines()) == 1, err
+        return exit_info.value.code, err
+
+    return run

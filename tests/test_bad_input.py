@@ -32,16 +32,6 @@ from bodyscene.stimuli.masks import dilate_mask
 from helpers_seg import write_audio_only
 
 
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["bodyscene", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        main()
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1, err  # one line
-    return e.value.code, err
-
-
 def skipped_rows(stim) -> list[dict[str, str]]:
     with open(stim / "skipped.csv", newline="") as f:
         return list(csv.DictReader(f))
@@ -129,23 +119,23 @@ def test_an_8k_frame_is_handled_with_memory_a_small_multiple_of_the_frame():
 # --- configs ---
 
 
-def test_an_unknown_or_misspelt_key_in_a_yaml_file_names_the_file_and_key(tmp_path, monkeypatch, capsys):
+def test_an_unknown_or_misspelt_key_in_a_yaml_file_names_the_file_and_key(run_cli, tmp_path, monkeypatch, capsys):
     config = tmp_path / "my.yaml"
     config.write_text("train:\n  epochs: 2\n  learning_rate: 0.1\n")
-    code, err = run_cli(monkeypatch, capsys, "synth", "--out", tmp_path / "s", "--config", config)
+    code, err = run_cli("synth", "--out", tmp_path / "s", "--config", config, one_line=True)
     assert code == 2 and f"{config}: unknown key 'train.learning_rate'; remove it or check the spelling" in err
     config.write_text("train:\n  epochs: many\n")
-    code, err = run_cli(monkeypatch, capsys, "synth", "--out", tmp_path / "s", "--config", config)
+    code, err = run_cli("synth", "--out", tmp_path / "s", "--config", config, one_line=True)
     assert code == 2 and f"{config}: 'train.epochs'" in err and "'many'" in err
     config.write_text("- train\n- prepare\n")
-    code, err = run_cli(monkeypatch, capsys, "synth", "--out", tmp_path / "s", "--config", config)
+    code, err = run_cli("synth", "--out", tmp_path / "s", "--config", config, one_line=True)
     assert code == 2 and f"{config}: top level must be a mapping" in err
 
 
 # --- a trained checkpoint for another architecture ---
 
 
-def test_a_checkpoint_for_another_architecture_is_one_line(tmp_path, monkeypatch, capsys, tiny_stimuli):
+def test_a_checkpoint_for_another_architecture_is_one_line(run_cli, tmp_path, monkeypatch, capsys, tiny_stimuli):
     import json
 
     from bodyscene.config import ModelConfig, TrainConfig
@@ -162,7 +152,7 @@ def test_a_checkpoint_for_another_architecture_is_one_line(tmp_path, monkeypatch
     torch.save({"epoch": 0, "hyper_parameters": {**cfg, "classes": classes}, "state_dict": other.state_dict()}, ckpt)
     info = {"name": "baseline", "kind": "baseline", "classes": classes, "stimuli": str(tiny_stimuli), "image_size": 32}
     (model_dir / "model.json").write_text(json.dumps(info))
-    code, err = run_cli(monkeypatch, capsys, "evaluate", "--run", tmp_path / "run")
+    code, err = run_cli("evaluate", "--run", tmp_path / "run", one_line=True)
     assert code == 2
     assert f"{ckpt}: not a bodyscene checkpoint (RuntimeError: Error(s) in loading state_dict" in err
     assert "retrain the model" in err
@@ -171,16 +161,18 @@ def test_a_checkpoint_for_another_architecture_is_one_line(tmp_path, monkeypatch
 # --- where outputs go: not writable, disk full ---
 
 
-def test_an_output_folder_that_cannot_be_created_names_it(tmp_path, monkeypatch, capsys, tiny_data, tiny_stimuli):
+def test_an_output_folder_that_cannot_be_created_names_it(
+    run_cli, tmp_path, monkeypatch, capsys, tiny_data, tiny_stimuli
+):
     """Root ignores chmod, so the folder is made impossible another way: its parent is a regular file."""
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    code, err = run_cli(monkeypatch, capsys, "prepare", "--data", tiny_data, "--out", blocker / "stim")
+    code, err = run_cli("prepare", "--data", tiny_data, "--out", blocker / "stim", one_line=True)
     assert code == 2 and f"{blocker / 'stim'}: cannot write here" in err and "choose a writable --out" in err
-    code, err = run_cli(monkeypatch, capsys, "synth", "--out", blocker / "data", "--classes", "2")
+    code, err = run_cli("synth", "--out", blocker / "data", "--classes", "2", one_line=True)
     assert code == 2 and f"{blocker / 'data'}" in err and "Not a directory; check the path" in err
     args = ["--model", "baseline", "--backbone", "resnet18", "--image-size", "32"]
-    code, err = run_cli(monkeypatch, capsys, "train", "--stimuli", tiny_stimuli, "--run", blocker / "run", *args)
+    code, err = run_cli("train", "--stimuli", tiny_stimuli, "--run", blocker / "run", *args, one_line=True)
     assert code == 2 and f"{blocker / 'run' / 'baseline'}: cannot write here" in err
 
 
@@ -217,11 +209,11 @@ def test_a_full_disk_leaves_the_previous_file_intact_and_no_temp_file(tmp_path, 
 
 
 def test_prepare_on_a_full_disk_stops_with_one_line_keeps_finished_clips_and_resumes(
-    tiny_data, tiny_stimuli, tmp_path, monkeypatch, capsys
+    run_cli, tiny_data, tiny_stimuli, tmp_path, monkeypatch, capsys
 ):
     out = tmp_path / "stim"
     _fail_fsync_after(monkeypatch, 40)  # stimuli.json, then about 8 clips of 4 images and a record each
-    code, err = run_cli(monkeypatch, capsys, "prepare", "--data", tiny_data, "--out", out, "--frames-per-clip", "2")
+    code, err = run_cli("prepare", "--data", tiny_data, "--out", out, "--frames-per-clip", "2", one_line=True)
     assert code == 2 and "write failed (No space left on device)" in err
     done = sorted(p.name for p in (out / ".progress").glob("*.json"))
     assert 0 < len(done) < 28 and not (out / "manifest.csv").exists()
@@ -283,7 +275,7 @@ def test_broken_videos_among_many_are_skipped_recorded_and_the_run_goes_on(tiny_
     ],
 )
 def test_list_mistakes_stop_before_any_work_with_file_and_line(
-    tiny_data, tmp_path, monkeypatch, capsys, line, expected
+    run_cli, tiny_data, tmp_path, monkeypatch, capsys, line, expected
 ):
     """A bad annotation line is fatal, not skipped: caught in a second, before hours of work, and a skipped line
     would silently change the data set."""
@@ -291,12 +283,12 @@ def test_list_mistakes_stop_before_any_work_with_file_and_line(
     shutil.copytree(tiny_data, data)
     with open(data / "splits" / "test.txt", "a") as f:
         f.write(line + "\n")
-    code, err = run_cli(monkeypatch, capsys, "prepare", "--data", data, "--out", tmp_path / "stim")
+    code, err = run_cli("prepare", "--data", data, "--out", tmp_path / "stim", one_line=True)
     assert code == 2 and expected in err
     assert not (tmp_path / "stim").exists()
 
 
-def test_a_class_folder_with_no_clips_is_named(tmp_path, monkeypatch, capsys):
+def test_a_class_folder_with_no_clips_is_named(run_cli, tmp_path, monkeypatch, capsys):
     root = tmp_path / "folders"
     frames = [np.full((64, 64, 3), 100, np.uint8)] * 4
     for name in ("run", "walk"):
@@ -304,7 +296,7 @@ def test_a_class_folder_with_no_clips_is_named(tmp_path, monkeypatch, capsys):
             write_video(root / name / f"{name}_{i}.mp4", frames)
     (root / "swim").mkdir()  # a download that never arrived
     args = ["prepare", "--data", root, "--out", tmp_path / "stim", "--layout", "folders", "--segmenter", "mediapipe"]
-    code, err = run_cli(monkeypatch, capsys, *args)
+    code, err = run_cli(*args, one_line=True)
     assert code == 2 and f"{root / 'swim'}: class folder with no videos; add its clips, remove it" in err
     from bodyscene.data.readers import read_folders
 

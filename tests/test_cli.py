@@ -11,13 +11,6 @@ from bodyscene.cli import main
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["bodyscene", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    return exit_info.value.code, capsys.readouterr().err
-
-
 def test_help_lists_every_command(monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["bodyscene", "--help"])
     with pytest.raises(SystemExit):
@@ -48,12 +41,12 @@ def test_help_lists_every_command(monkeypatch, capsys):
     ],
 )
 def test_bad_input_is_one_line_naming_the_thing_and_the_fix(
-    monkeypatch, capsys, tmp_path, tiny_data, tiny_stimuli, args, expected
+    run_cli, monkeypatch, capsys, tmp_path, tiny_data, tiny_stimuli, args, expected
 ):
     (tmp_path / "bad.yaml").write_text("train: [epochs: 3\n")
     (tmp_path / "empty").mkdir()
     fill = {"tmp": str(tmp_path), "data": str(tiny_data), "stim": str(tiny_stimuli)}
-    code, err = run_cli(monkeypatch, capsys, *[a.format(**fill) for a in args])
+    code, err = run_cli(*[a.format(**fill) for a in args])
     assert code == 2
     assert expected in err
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err

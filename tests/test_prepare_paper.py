@@ -1,13 +1,11 @@
 """The paper's recipe on HAA500-named clips of real footage; clip-scope masks; the temporal fill; 0 stimuli exits 2."""
 
 import shutil
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from bodyscene.cli import main
 from bodyscene.config import PrepareConfig, load_config
 from bodyscene.data.readers import Clip
 from bodyscene.data.video import write_video
@@ -21,13 +19,6 @@ from bodyscene.stimuli.make import prepare, process_clip
 from bodyscene.stimuli.masks import blur_inflate, dilate_mask, inpaint, removal_region
 from bodyscene.stimuli.temporal import chain_motions, temporal_fill
 from helpers_seg import photo, street
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["bodyscene", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    return exit_info.value.code, capsys.readouterr().err
 
 
 def panned(image: np.ndarray, box: tuple[int, int, int, int], frames: int, step: int) -> list[np.ndarray]:
@@ -53,15 +44,13 @@ def haa500_real(tmp_path_factory):
     return root
 
 
-def test_paper_config_names_the_weights_it_needs(haa500_real, tmp_path, monkeypatch, capsys):
-    code, err = run_cli(
-        monkeypatch, capsys, "prepare", "--config", "paper", "--data", str(haa500_real), "--out", str(tmp_path / "o")
-    )
+def test_paper_config_names_the_weights_it_needs(run_cli, haa500_real, tmp_path, monkeypatch, capsys):
+    code, err = run_cli("prepare", "--config", "paper", "--data", str(haa500_real), "--out", str(tmp_path / "o"))
     assert code == 2 and "--weights" in err and "yolov8x-seg.pt" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_paper_config_with_yolo_makes_stimuli_or_exits_2_with_the_skip_reasons(haa500_real, tmp_path, monkeypatch,
+def test_paper_config_with_yolo_makes_stimuli_or_exits_2_with_the_skip_reasons(run_cli, haa500_real, tmp_path, monkeypatch,
                                                                                 capsys):  # fmt: skip
     """A YOLOv8-seg with random weights (no download): it finds people or it doesn't; never exit 0 with nothing."""
     from bodyscene.segment.yolo import import_ultralytics_offline
@@ -69,8 +58,7 @@ def test_paper_config_with_yolo_makes_stimuli_or_exits_2_with_the_skip_reasons(h
     weights = tmp_path / "yolov8n-seg-random.pt"
     import_ultralytics_offline()("yolov8n-seg.yaml").save(str(weights))
     out = tmp_path / "stim"
-    code, err = run_cli(
-        monkeypatch, capsys, "prepare", "--config", "paper", "--data", str(haa500_real), "--out", str(out),
+    code, err = run_cli("prepare", "--config", "paper", "--data", str(haa500_real), "--out", str(out),
         "--weights", str(weights), "--set", "prepare.segmenter_options.imgsz=320", "--set", "prepare.residual=false",
     )  # fmt: skip
     if code == 0:
@@ -174,11 +162,10 @@ def test_temporal_fill_restores_a_known_plate_far_better_than_telea():
         assert psnr(filled, plates[target], hole) >= psnr(telea, plates[target], hole) + 10
 
 
-def test_a_prepare_with_no_usable_stimulus_exits_2_with_the_top_skip_reasons(tiny_data, tmp_path, monkeypatch,
+def test_a_prepare_with_no_usable_stimulus_exits_2_with_the_top_skip_reasons(run_cli, tiny_data, tmp_path, monkeypatch,
                                                                              capsys):  # fmt: skip
     out = tmp_path / "stim"
-    code, err = run_cli(
-        monkeypatch, capsys, "prepare", "--data", str(tiny_data), "--out", str(out),
+    code, err = run_cli("prepare", "--data", str(tiny_data), "--out", str(out),
         "--set", "prepare.min_mask_fraction=1.0",
     )  # fmt: skip
     assert code == 2 and "0 usable stimuli from 28 clips" in err and "28 x 'no person found'" in err

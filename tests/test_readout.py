@@ -1,12 +1,9 @@
 """The readout: restricted argmax, clip aggregation, chance, clip-level CIs, and `compare` asking models as humans
 were asked (the offered choices, the clip), with its bad-input lines."""
 
-import sys
-
 import numpy as np
 import pytest
 
-from bodyscene.cli import main
 from bodyscene.errors import BodySceneError
 from bodyscene.humans.compare import compare
 from bodyscene.readout import Scores, answer, chance, choice_mask, clip_logits
@@ -129,22 +126,15 @@ def test_scores_from_another_stimulus_set_are_refused(world, tmp_path):
         compare(path, run, stimuli=other, figures=False, out=tmp_path / "c.json")
 
 
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["bodyscene", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        main()
-    return e.value.code, capsys.readouterr().err
-
-
-def test_unknown_head_and_unit_are_one_line_exit_2(world, tmp_path, monkeypatch, capsys):
+def test_unknown_head_and_unit_are_one_line_exit_2(run_cli, world, tmp_path, monkeypatch, capsys):
     stim, run = world
     path = responses(tmp_path / "r.csv", [["p1", "jump_test000_f0000", "body", "jump", "jump", ""]])
-    code, err = run_cli(monkeypatch, capsys, "compare", "--humans", path, "--run", run, "--head", "torso")
+    code, err = run_cli("compare", "--humans", path, "--run", run, "--head", "torso")
     assert code == 2 and "unknown head 'torso'; choose one of combined, body, background" in err
     assert len(err.strip().splitlines()) == 1
-    code, err = run_cli(monkeypatch, capsys, "compare", "--humans", path, "--run", run, "--head", "flow")
+    code, err = run_cli("compare", "--humans", path, "--run", run, "--head", "flow")
     assert code == 2 and "no model has a 'flow' head" in err
-    code, err = run_cli(monkeypatch, capsys, "evaluate", "--run", run, "--unit", "scene")
+    code, err = run_cli("evaluate", "--run", run, "--unit", "scene")
     assert code == 2 and "evaluate.unit" in err and "'frame' or 'clip'" in err
 
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import ast
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from bodyscene.cli import main
 from bodyscene.errors import BodySceneError
 from bodyscene.train.checkpoint import AtomicCheckpointIO
 
@@ -39,13 +37,6 @@ def evil_checkpoint(path: Path, marker: Path) -> Path:
     # a real torch zip file, shaped like a Lightning checkpoint, with the payload inside the state dict
     torch.save({"epoch": 0, "state_dict": {"net.fc.weight": Exploit(marker)}, "hyper_parameters": {}}, path)
     return path
-
-
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["bodyscene", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        main()
-    return e.value.code, capsys.readouterr().err
 
 
 def test_the_payload_really_runs_under_an_unsafe_load(tmp_path):
@@ -74,23 +65,27 @@ def test_every_torch_load_in_the_package_uses_weights_only_true_and_nothing_unpi
     assert unsafe == []
 
 
-def test_evaluate_refuses_a_malicious_checkpoint_without_running_it(tmp_path, monkeypatch, capsys, tiny_stimuli):
+def test_evaluate_refuses_a_malicious_checkpoint_without_running_it(
+    run_cli, tmp_path, monkeypatch, capsys, tiny_stimuli
+):
     marker = tmp_path / "pwned"
     model_dir = tmp_path / "run" / "baseline"
     ckpt = evil_checkpoint(model_dir / "checkpoints" / "best.ckpt", marker)
     info = {"name": "baseline", "kind": "baseline", "classes": ["wave", "jump", "squat", "kick"]}
     (model_dir / "model.json").write_text(json.dumps({**info, "stimuli": str(tiny_stimuli), "image_size": 32}))
-    code, err = run_cli(monkeypatch, capsys, "evaluate", "--run", tmp_path / "run")
+    code, err = run_cli("evaluate", "--run", tmp_path / "run")
     assert code == 2 and not marker.exists()
     assert err.startswith(f"error: {ckpt}: not a safe, readable checkpoint") and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
 
 
-def test_resume_refuses_a_malicious_last_checkpoint_without_running_it(tmp_path, monkeypatch, capsys, tiny_stimuli):
+def test_resume_refuses_a_malicious_last_checkpoint_without_running_it(
+    run_cli, tmp_path, monkeypatch, capsys, tiny_stimuli
+):
     marker = tmp_path / "pwned"
     last = evil_checkpoint(tmp_path / "run" / "baseline" / "checkpoints" / "last.ckpt", marker)
     args = ["train", "--stimuli", tiny_stimuli, "--model", "baseline", "--run", tmp_path / "run", "--resume"]
-    code, err = run_cli(monkeypatch, capsys, *args, "--backbone", "resnet18", "--image-size", "32")
+    code, err = run_cli(*args, "--backbone", "resnet18", "--image-size", "32")
     assert code == 2 and not marker.exists()
     assert f"{last}: not a safe, readable checkpoint" in err and "--overwrite" in err
     assert len(err.strip().splitlines()) == 1
@@ -118,10 +113,10 @@ def _umask() -> int:
     return mask
 
 
-def test_a_yaml_config_with_a_python_tag_is_refused_and_not_executed(tmp_path, monkeypatch, capsys):
+def test_a_yaml_config_with_a_python_tag_is_refused_and_not_executed(run_cli, tmp_path, monkeypatch, capsys):
     marker = tmp_path / "pwned"
     config = tmp_path / "evil.yaml"
     config.write_text(f'synth: !!python/object/apply:os.system ["touch {marker}"]\n')
-    code, err = run_cli(monkeypatch, capsys, "synth", "--out", tmp_path / "s", "--config", config)
+    code, err = run_cli("synth", "--out", tmp_path / "s", "--config", config)
     assert code == 2 and not marker.exists()
     assert f"{config}: malformed YAML at line 1" in err
