@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from bodyscene.config import CONDITIONS
 from bodyscene.files import write_csv, write_json
+from helpers_stimuli import write_stimulus_set
 
 CLASSES = ["jump", "run", "wave"]
 # Exact per-condition accuracies of the two fake models on the test items.
@@ -16,44 +16,16 @@ MODEL_ACCURACY = {
     "domainnet": {"original": 0.7, "body": 0.8, "background": 0.4},
     "baseline": {"original": 0.8, "body": 0.3, "background": 0.6},
 }
-MANIFEST_COLUMNS = ["stimulus_id", "clip_id", "class", "label", "split", "frame_index"]
-MANIFEST_COLUMNS += [
-    "original",
-    "body",
-    "background",
-    "mask",
-    "mask_area",
-    "persons",
-    "residual_person",
-    "status",
-]
 
 
 def make_stimuli(root: Path, test_clips: int = 10, images: bool = False, size: int = 64) -> Path:
     """STIM/ with manifest.csv + classes.txt: `test_clips` test clips per class, one train clip per class."""
-    stim = root / "stim"
-    stim.mkdir(parents=True, exist_ok=True)
-    (stim / "classes.txt").write_text("\n".join(CLASSES) + "\n")
-    rows = []
     rng = np.random.default_rng(0)
-    for label, cls in enumerate(CLASSES):
-        for split, n in (("train", 1), ("test", test_clips)):
-            for i in range(n):
-                clip = f"{cls}_{split}{i:03d}"
-                sid = f"{clip}_f0000"
-                row = {"stimulus_id": sid, "clip_id": clip, "class": cls, "label": label, "split": split}
-                row |= dict(frame_index=0, mask_area=0.2, persons=1, residual_person=0.0, status="ok")
-                for cond in CONDITIONS:
-                    row[cond] = f"{cond}/{split}/{cls}/{sid}.png"
-                row["mask"] = f"masks/{split}/{cls}/{sid}.png"
-                if images:
-                    for key in (*CONDITIONS, "mask"):
-                        img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-                        (stim / row[key]).parent.mkdir(parents=True, exist_ok=True)
-                        cv2.imwrite(str(stim / row[key]), img)
-                rows.append(row)
-    write_csv(stim / "manifest.csv", rows, MANIFEST_COLUMNS)
-    return stim
+
+    def noise(key: str, row: dict, i: int) -> np.ndarray | None:
+        return rng.integers(0, 255, (size, size, 3), dtype=np.uint8) if images else None
+
+    return write_stimulus_set(root / "stim", CLASSES, [("train", 1), ("test", test_clips)], image=noise)
 
 
 def make_run(root: Path, stim: Path, seed: int = 1) -> Path:

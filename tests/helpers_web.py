@@ -15,50 +15,29 @@ import cv2
 import numpy as np
 import pytest
 
-from bodyscene.config import CONDITIONS
-from bodyscene.files import write_csv
 from bodyscene.humans.experiment import JSPSYCH_FILES, ExperimentConfig, build_experiment, jspsych_dir
+from bodyscene.schema import MANIFEST_COLUMNS
+from helpers_stimuli import write_stimulus_set
 
 CLASSES = ("clap", "jump", "run", "wave")
-MANIFEST_FIELDS = [
-    "stimulus_id", "clip_id", "class", "label", "split", "frame_index", "original", "body", "background",
-    "mask", "mask_area", "persons", "residual_person", "status",
-]  # fmt: skip
+MANIFEST_FIELDS = list(MANIFEST_COLUMNS)
 
 
 def make_stimulus_set(root: Path, test_clips: int = 3, train_clips: int = 1, size: int = 64) -> Path:
     """4 classes x `test_clips` test clips (+ train clips for practice), one frame each, all 3 conditions."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "classes.txt").write_text("\n".join(CLASSES) + "\n")
-    rows = []
-    for label, name in enumerate(CLASSES):
-        for split, n in (("test", test_clips), ("train", train_clips)):
-            for k in range(n):
-                clip_id = f"{name}_{split}{k}"
-                sid = f"{clip_id}_f0000"
-                colour = np.array([40 * label + 30, 50 * k + 40, 200 - 40 * label], np.uint8)
-                frame = np.zeros((size, size, 3), np.uint8) + colour
-                mask = np.zeros((size, size), np.uint8)
-                cv2.rectangle(mask, (20, 10), (40, 60), 255, -1)
-                body = np.where(mask[..., None] > 0, 255 - frame, 0).astype(np.uint8)
-                images = {
-                    "original": np.where(mask[..., None] > 0, body, frame),
-                    "body": body,
-                    "background": frame,
-                }
-                row = {"stimulus_id": sid, "clip_id": clip_id, "class": name, "label": label, "split": split}
-                for cond in CONDITIONS:
-                    rel = f"{cond}/{split}/{name}/{sid}.png"
-                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                    cv2.imwrite(str(root / rel), images[cond])
-                    row[cond] = rel
-                row.update(
-                    frame_index=0, mask=f"masks/{split}/{name}/{sid}.png", mask_area=0.15, persons=1,
-                    residual_person=0.0, status="ok",
-                )  # fmt: skip
-                rows.append(row)
-    write_csv(root / "manifest.csv", rows, MANIFEST_FIELDS)
-    return root
+
+    def drawn(key: str, row: dict, k: int) -> np.ndarray | None:
+        if key == "mask":
+            return None
+        colour = np.array([40 * row["label"] + 30, 50 * k + 40, 200 - 40 * row["label"]], np.uint8)
+        frame = np.zeros((size, size, 3), np.uint8) + colour
+        mask = np.zeros((size, size), np.uint8)
+        cv2.rectangle(mask, (20, 10), (40, 60), 255, -1)
+        body = np.where(mask[..., None] > 0, 255 - frame, 0).astype(np.uint8)
+        return {"original": np.where(mask[..., None] > 0, body, frame), "body": body, "background": frame}[key]
+
+    clips = [("test", test_clips), ("train", train_clips)]
+    return write_stimulus_set(root, CLASSES, clips, clip_id="{cls}_{split}{i}", image=drawn, mask_area=0.15)
 
 
 def need_jspsych() -> Path:
