@@ -115,3 +115,14 @@ def test_workers_map_the_file_instead_of_receiving_a_copy(stimuli):
     assert len(serial) == len(parallel) == len(ds) // 4
     for a, b in zip(serial, parallel, strict=True):
         assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_cache_is_written_by_files_atomic_write_with_the_mode_open_gives(stimuli):
+    """Through files.temp_beside/commit: readable by the group a shared cache serves (not mkstemp's 0600)."""
+    from bodyscene.files import _NEW_FILE_MODE
+
+    dm = StimulusDataModule(stimuli, kind="baseline", image_size=32)
+    dm.prepare_data()
+    path = dm.cache.file("train", "original")
+    assert path.is_file() and (path.stat().st_mode & 0o777) == _NEW_FILE_MODE
+    assert not list((stimuli / "cache").glob(".*.tmp"))  # no temp file left behind

@@ -24,6 +24,26 @@ def _read_umask() -> int:
 _NEW_FILE_MODE = 0o666 & ~_read_umask()  # what open() gives; mkstemp's own 0600 would hide results from a group
 
 
+def temp_beside(path: Path) -> Path:
+    """A new empty temp file `.NAME.XXXX.tmp` in `path`'s folder (made if missing), with the mode open() would give
+    (not mkstemp's 0600); OSError when the folder cannot be written. `commit` renames it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, _NEW_FILE_MODE)
+    finally:
+        os.close(fd)
+    return Path(tmp)
+
+
+def commit(tmp: Path, path: Path) -> Path:
+    """fsync the finished temp file, then rename it over `path`: a kill leaves the old file or the new one."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write to a temp file in the same folder, fsync, then rename over `path`.
 
@@ -32,19 +52,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = temp_beside(path)
     except OSError as e:
         raise BodySceneError(f"{path.parent}: cannot write here ({e.strerror}); choose a writable --out") from e
     try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), _NEW_FILE_MODE)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        tmp.write_bytes(data)
+        commit(tmp, path)
     except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise BodySceneError(f"{path}: write failed ({e.strerror}); free space or choose another --out") from e
         raise

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -26,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 from torch.utils.data._utils.collate import default_collate
 
 from bodyscene.errors import BodySceneError
+from bodyscene.files import commit, temp_beside
 from bodyscene.stimuli.frontend import model_inputs
 from bodyscene.stimuli.manifest import StimulusSet, read_stimulus_set
 
@@ -125,12 +125,7 @@ class FrameCache:
         if target.is_file():
             return target
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.dir)
-            os.close(fd)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; other users of a shared cache must read it
+            tmp = temp_beside(target)  # files.py's atomic write: mode as open() gives, fsync, rename
         except OSError:
             return None
         try:
@@ -138,9 +133,9 @@ class FrameCache:
             decode_into(out, paths, self.size, resize=self.resize)
             out.flush()
             del out
-            os.replace(tmp, target)
+            commit(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         for stale in self.dir.glob(f"{split}-{column}-{self.size}px-*.npy"):
             if stale != target:
