@@ -1,7 +1,8 @@
 """Self-check of the embedded benchmark (not a test): is the body learnable from one 64x64 frame, and does a
 network trained on original frames lean on the scene? Trains a small random-init torchvision ResNet-18 on one
 frame per training clip of a `bodyscene synth` folder and prints test accuracy on original / body-only /
-background-only frames (background: person mask dilated 1.2x about its centroid, inpainted with OpenCV Telea).
+background-only frames made by stimuli/masks.py with `prepare`'s default recipe (mask scaled 1.2x about each
+region's centroid plus a 2 px margin, inpainted with OpenCV Telea).
 
     nice -n 10 env PYTHONPATH=src .venv/bin/python benchmarks/synth_check.py \
         --data runs/synth --train-on body --augment
@@ -21,8 +22,10 @@ import torch
 import torchvision
 from torchvision.transforms import v2
 
+from bodyscene.config import PrepareConfig
 from bodyscene.data.readers import read_list_layout
 from bodyscene.data.video import read_frames
+from bodyscene.stimuli.masks import make_background_only, make_body_only
 
 
 def silhouette(mask: np.ndarray, size: int = 24) -> np.ndarray:
@@ -44,14 +47,13 @@ def load(data: Path, size: int) -> dict[str, dict[str, np.ndarray]]:
         t = len(frames) // 2
         frame = frames[t]
         mask = cv2.imread(str(data / "masks" / clip.class_name / clip.clip_id / f"{t:04d}.png"), 0) > 127
-        ys, xs = np.nonzero(mask)
-        cy, cx = ys.mean(), xs.mean()  # dilate 1.2x about the centroid (the paper's background-only recipe)
-        m = np.float32([[1.2, 0, cx * (1 - 1.2)], [0, 1.2, cy * (1 - 1.2)]])
-        big = cv2.warpAffine(mask.astype(np.uint8), m, mask.shape[::-1], flags=cv2.INTER_NEAREST) | mask
+        recipe = PrepareConfig()  # prepare's own defaults: dilation 1.2 about each region's centroid, margin, Telea
         views = {
             "original": frame,
-            "body": frame * mask[..., None],
-            "background": cv2.inpaint(frame, big.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA),
+            "body": make_body_only(frame, mask),
+            "background": make_background_only(
+                frame, mask, recipe.dilation, recipe.inpaint, recipe.inpaint_radius, recipe.margin_px
+            ),
         }
         d = out.setdefault(clip.split, {})
         for k, v in views.items():
