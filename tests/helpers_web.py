@@ -98,6 +98,9 @@ def valid_submission(design: dict[str, Any], participant: str = "1") -> dict[str
             "response": t["choices"][0],
             "rt_ms": 812,
             "trial": t["trial"],
+            "choices": "|".join(t["choices"]),
+            "kind": "stimulus",
+            "unit": t.get("unit", "frame"),
         }  # fmt: skip
         for t in plan["trials"]
         if t["kind"] == "stimulus"
@@ -134,3 +137,9 @@ def token_of(design_or_folder: Any, participant: str) -> str | None:
 
 
 LAST_FOLDER: dict[str, Path] = {}
+
+
+def post_json(url: str, obj: Any) -> tuple[int, dict]:
+    """POST a submission to the server's /submit; (status, decoded reply)."""
+    status, body = request(f"{url}/submit", json.dumps(obj).encode(), "POST")
+    return status, json.loads(body)

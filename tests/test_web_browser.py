@@ -130,13 +130,22 @@ def test_collect_rows_match_the_design(completed):
     with open(summary["out"], newline="") as f:
         reader = csv.DictReader(f)
         assert tuple(reader.fieldnames) == FIELDS
-        rows = list(reader)
+        every = list(reader)
+    rows = [r for r in every if r["kind"] == "stimulus"]
+    # practice (with the wrong answer clicked) and the attention check (passed) reach the data too
+    practice = [r for r in every if r["kind"] == "practice"]
+    assert [r["stimulus_id"] for r in practice] == [t["stimulus_id"] for t in completed["design"]["practice"]]
+    assert all(r["response"] != r["label"] for r in practice)
+    checks = [r for r in every if r["kind"] == "attention"]
+    assert [r["label"] for r in checks] == [t["target"] for t in plist["trials"] if t["kind"] == "attention"]
+    assert all(r["response"] == r["label"] for r in checks)
     planned = {(t["stimulus_id"], t["condition"]): t for t in plist["trials"] if t["kind"] == "stimulus"}
     assert {(r["stimulus_id"], r["condition"]) for r in rows} == set(planned)
     for r in rows:
         t = planned[(r["stimulus_id"], r["condition"])]
         assert r["participant"] == "2" and r["label"] == t["label"] and int(r["trial"]) == t["trial"]
         assert r["response"] == clicked[(r["stimulus_id"], r["condition"])] and r["response"] in t["choices"]
+        assert r["choices"].split("|") == t["choices"]  # the options shown travel with the data
         assert int(r["rt_ms"]) >= 0
 
 
@@ -182,6 +191,7 @@ def test_time_limit_hides_the_image_and_page_works_offline(browser, tmp_path):
     with page.expect_download() as download:
         page.click("#bs-download")
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    rows = [r for r in rows if r["kind"] == "stimulus"]
     assert len(rows) == 12 and all(r["response"] == r["label"] for r in rows)
     assert not (folder / "responses").exists()
     assert errors == []

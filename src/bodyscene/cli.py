@@ -238,7 +238,9 @@ def human_experiment(
     ] = "latin",
     participants: Annotated[int, typer.Option(help="trial lists for participants 1..N")] = 30,
     split: Annotated[str, typer.Option(help="manifest split the trials come from")] = "test",
-    choices: Annotated[int | None, typer.Option(help="buttons per trial (default: all classes)")] = None,
+    choices: Annotated[
+        str | None, typer.Option(help="options per trial: N (true action + N-1 seeded foils) or all (default 5)")
+    ] = None,
     classes: Annotated[str | None, typer.Option(help="comma-separated class subset (default: all)")] = None,
     time_limit_ms: Annotated[int | None, typer.Option(help="hide the image after this many ms")] = None,
     practice: Annotated[int, typer.Option(help="practice trials with feedback")] = 3,
@@ -258,7 +260,7 @@ def human_experiment(
         design=design,
         participants=participants,
         split=split,
-        choices=choices,
+        choices=_count_or_all(choices),
         time_limit_ms=time_limit_ms,
         practice=practice,
         attention_checks=attention_checks,
@@ -298,15 +300,19 @@ def serve_experiment(
 def collect(
     folder: Annotated[Path, typer.Argument(help="experiment folder with responses/")],
     out: Annotated[Path | None, typer.Option(help="merged CSV (default: FOLDER-responses.csv, beside FOLDER)")] = None,
+    choices_from_design: Annotated[
+        bool, typer.Option(help="CSVs without a choices column: take each trial's options from design.json")
+    ] = False,
 ) -> None:
     """Merge FOLDER/responses/*.csv into one humans CSV, skipping (and listing) malformed files."""
     from bodyscene.humans.collect import collect as run_collect
 
-    s = run_collect(folder, out)
+    s = run_collect(folder, out, choices_from_design=choices_from_design)
     for name, reason in s["skipped"]:
         console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False, soft_wrap=True)
     console.print(
-        f"[green]wrote[/] {s['out']}: {s['rows']} rows from {s['participants']} participants "
+        f"[green]wrote[/] {s['out']}: {s['rows']} trials (+{s['checks']} attention checks, {s['practice']} practice) "
+        f"from {s['participants']} participants "
         f"({len(s['skipped'])} of {s['files']} files skipped; {s['incomplete']} incomplete records in "
         "responses/incomplete/ not merged)",
         soft_wrap=True,
@@ -326,13 +332,17 @@ def simulate_humans(
     model: Annotated[str, typer.Option(help="model whose errors simulated participants share")] = "domainnet",
     design: Annotated[str, typer.Option(help="counterbalanced (one condition per clip) or full")] = "counterbalanced",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    choices: Annotated[
+        str | None, typer.Option(help="options per trial: N (true action + N-1 seeded foils) or all (default 5)")
+    ] = None,
+    unit: Annotated[str, typer.Option(help="frame (a trial per test frame) or clip (a trial per test clip)")] = "frame",
 ) -> None:
     """Write responses of simulated participants (for tests, demos and power analysis; never as data)."""
     from bodyscene.humans.simulate import parse_accuracy, simulate_responses
 
     info = simulate_responses(
         stimuli, out, parse_accuracy(accuracy), participants=participants, agreement=agreement,
-        run=run, model=model, design=design, seed=seed,
+        run=run, model=model, design=design, seed=seed, choices=_count_or_all(choices), unit=unit,
     )  # fmt: skip
     console.print(f"[green]wrote[/] {info['trials']} simulated trials ({participants} participants) to {out}")
 

@@ -30,10 +30,15 @@ FILL_COLUMNS: tuple[str, ...] = ("mask_scope", "region_area", "temporal_share")
 SKIPPED_COLUMNS: tuple[str, ...] = ("clip_id", "path", "frame_index", "reason")
 
 # humans/: one row per trial. `choices`: the class names the trial offered, joined by CHOICE_SEPARATOR
-# (absent or empty: every class was offered).
+# (absent or empty: every class was offered). `kind`: stimulus (absent or empty), or one of the rows that are not
+# scored: practice (stimulus_id = the practice frame or clip, with feedback) and attention ("please click X":
+# label = X, stimulus_id = attention-K, condition empty). `unit`: frame (stimulus_id is a manifest stimulus) or
+# clip (stimulus_id is a clip_id; the trial played the clip).
 HUMAN_REQUIRED: tuple[str, ...] = ("participant", "stimulus_id", "condition", "label", "response")
-HUMAN_OPTIONAL: tuple[str, ...] = ("rt_ms", "trial", "choices")
+HUMAN_OPTIONAL: tuple[str, ...] = ("rt_ms", "trial", "choices", "kind", "unit")
+HUMAN_COLUMNS: tuple[str, ...] = HUMAN_REQUIRED + HUMAN_OPTIONAL  # what the browser experiment writes
 CHOICE_SEPARATOR = "|"
+TRIAL_KINDS: tuple[str, ...] = ("stimulus", "practice", "attention")
 
 # evaluate: one row per model x head x condition x evaluated stimulus (frame unit).
 PREDICTION_COLUMNS: tuple[str, ...] = (

@@ -22,10 +22,11 @@ from pydantic import Field
 from bodyscene.config import CONDITIONS, StrictModel
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_bytes, atomic_write_text, read_csv, write_csv, write_json
-from bodyscene.humans.experiment_design import Clip, build_design, choice_set
+from bodyscene.humans.experiment_design import Clip, build_design, choice_set, resolve_choices
+from bodyscene.schema import HUMAN_COLUMNS
 
-# The humans CSV (README "Data formats"); the page's download and the server's files have exactly these.
-FIELDS: tuple[str, ...] = ("participant", "stimulus_id", "condition", "label", "response", "rt_ms", "trial")
+# The humans CSV (schema.py); the page's download and the server's files have exactly these columns.
+FIELDS: tuple[str, ...] = HUMAN_COLUMNS
 DESIGN_FORMAT = "bodyscene-human-experiment/1"
 MANIFEST_COLUMNS = (
     "stimulus_id",
@@ -54,7 +55,11 @@ class ExperimentConfig(StrictModel):
     split: str = Field("test", description="manifest split the trials come from")
     design: Literal["latin", "full"] = Field("latin", description="latin: each clip once per participant")
     participants: int = Field(30, ge=1, le=100000, description="trial lists 1..N (the paper ran 28; 30 = 10 x 3)")
-    choices: int | None = Field(None, ge=2, description="answer buttons per trial; None: every class (the paper)")
+    choices: int | Literal["all"] | None = Field(
+        None,
+        description="options per trial: N (true action + N-1 seeded foils), 'all' classes, or None: 5 "
+        "(the paper's design), every class when 5 or fewer are tested",
+    )
     classes: list[str] | None = Field(None, description="class subset to test; None: all in classes.txt")
     time_limit_ms: int | None = Field(None, ge=1, description="hide the image after this long; None: no limit")
     practice: int = Field(3, ge=0, description="practice trials with feedback (original frames)")
@@ -103,8 +108,7 @@ def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip]
         )
     if len(classes) < 2:
         raise BodySceneError("--classes: a forced choice needs at least 2 classes")
-    if cfg.choices is not None and cfg.choices > len(classes):
-        raise BodySceneError(f"--choices {cfg.choices}: more than the {len(classes)} classes tested; lower it")
+    resolve_choices(cfg.choices, len(classes))
 
     frames: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
     meta: dict[tuple[str, str], tuple[str, str]] = {}
@@ -153,10 +157,11 @@ def practice_trials(pool: list[Clip], classes: list[str], cfg: ExperimentConfig)
         by_class[pool[i].label].append(pool[i])
     longest = max((len(g) for g in by_class.values()), default=0)
     order = [g[i] for i in range(longest) for g in by_class.values() if i < len(g)]  # one class after another
-    n_choices = cfg.choices or len(classes)
+    n_choices = resolve_choices(cfg.choices, len(classes))
     return [
         {
             "kind": "practice",
+            "unit": "frame",
             "stimulus_id": clip.frames[0]["stimulus_id"],
             "label": clip.label,
             "image": clip.frames[0]["original"],
@@ -175,7 +180,8 @@ def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path
         raise BodySceneError(f"{responses}: this folder already holds responses; choose a new --out")
     classes, clips, others, skipped = load_clips(stim, cfg)
     clips, unused = pick_clips(clips, cfg)
-    lists = build_design(clips, classes, cfg.participants, cfg.design, cfg.choices, cfg.attention_checks, cfg.seed)
+    n_choices = resolve_choices(cfg.choices, len(classes))
+    lists = build_design(clips, classes, cfg.participants, cfg.design, n_choices, cfg.attention_checks, cfg.seed)
     # practice never shows a main-trial clip: other splits first, else the clips left out by clips_per_class
     practice = practice_trials(others or unused, classes, cfg)
 
@@ -205,6 +211,7 @@ def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path
         "classes": classes,
         "display_names": {c: c.replace("_", " ") for c in classes},
         "conditions": list(CONDITIONS),
+        "choices_per_trial": n_choices,
         "fields": list(FIELDS),
         "practice": practice,
         "stimuli": stimuli,

@@ -8,6 +8,10 @@ exactly once, sees each condition equally often within each class (when the clip
 rotation; it keeps a participant from recognising a background-only frame because they saw the same clip's
 original before).
 `design="full"` shows every clip in all three conditions to everyone instead.
+
+Units: `frame` makes one trial per sampled frame (stimulus_id = the frame's); `clip` one trial per clip, which plays
+the clip's frames (stimulus_id = clip_id), as the paper's participants watched whole clips. Answer options: the true
+action plus n-1 foils drawn per trial with the participant's seed (the paper: n = 5), or every class.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ from typing import Any, Literal
 import numpy as np
 
 from bodyscene.config import CONDITIONS
+from bodyscene.errors import BodySceneError
 
 DesignKind = Literal["latin", "full"]
+Unit = Literal["frame", "clip"]
+PAPER_CHOICES = 5  # the true action + 4 foils (the authors' prototype, notebooks 16-*)
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,25 @@ def rotation_ranks(clips: Sequence[Clip]) -> dict[str, int]:
     return ranks
 
 
+def resolve_choices(choices: int | str | None, n_classes: int, where: str = "--choices") -> int:
+    """Options per trial: an int (at most the classes tested), 'all', or None (the paper's 5, or every class
+    when the study tests 5 or fewer)."""
+    if choices is None:
+        return min(PAPER_CHOICES, n_classes)
+    if choices == "all":
+        return n_classes
+    if not isinstance(choices, int) or isinstance(choices, bool) or choices < 2:
+        raise BodySceneError(f"{where} {choices!r}: give a number of options (2 or more) or 'all'")
+    if choices > n_classes:
+        raise BodySceneError(
+            f"{where} {choices}: more options than the {n_classes} classes tested; lower it or use --choices all"
+        )
+    return choices
+
+
 def choice_set(label: str, classes: Sequence[str], n_choices: int, rng: np.random.Generator) -> list[str]:
-    """The answer buttons of one trial. All classes (the paper's design): fixed class order, so buttons never
-    move. Fewer: the true label plus n-1 distractors drawn at random, in random order."""
+    """The answer buttons of one trial. All classes: fixed class order, so buttons never move. Fewer (the
+    paper's 5): the true label plus n-1 foils drawn at random from the other classes, in random order."""
     if n_choices >= len(classes):
         return list(classes)
     others = [c for c in classes if c != label]
@@ -81,6 +104,7 @@ def participant_trials(
     n_choices: int,
     attention_checks: int,
     design_seed: int,
+    unit: Unit = "frame",
 ) -> dict[str, Any]:
     """One participant's trial list: stimulus trials in shuffled order, attention checks spread among them."""
     seed = participant_seed(design_seed, participant)
@@ -90,10 +114,24 @@ def participant_trials(
     for clip in clips:
         conditions = CONDITIONS if kind == "full" else (latin_condition(ranks[clip.clip_id], participant),)
         for condition in conditions:
+            if unit == "clip":
+                planned.append(
+                    {
+                        "kind": "stimulus",
+                        "unit": "clip",
+                        "stimulus_id": clip.clip_id,
+                        "clip_id": clip.clip_id,
+                        "condition": condition,
+                        "label": clip.label,
+                        "frames": [f[condition] for f in clip.frames],
+                    }
+                )
+                continue
             for frame in clip.frames:
                 planned.append(
                     {
                         "kind": "stimulus",
+                        "unit": "frame",
                         "stimulus_id": frame["stimulus_id"],
                         "clip_id": clip.clip_id,
                         "condition": condition,
@@ -112,6 +150,7 @@ def participant_trials(
         target = classes[int(rng.integers(len(classes)))]
         check = {
             "kind": "attention",
+            "check": offset + 1,
             "target": target,
             "choices": choice_set(target, classes, n_choices, rng),
         }
@@ -127,7 +166,11 @@ def build_design(
     n_choices: int | None = None,
     attention_checks: int = 2,
     seed: int = 0,
+    unit: Unit = "frame",
 ) -> list[dict[str, Any]]:
-    """Trial lists for participants 1..N (the number a participant is given in the URL: ?participant=N)."""
+    """Trial lists for participants 1..N (the number a participant is given in the URL: ?participant=N).
+    `n_choices`: options per trial (None: every class)."""
     n = len(classes) if n_choices is None else n_choices
-    return [participant_trials(p, clips, classes, kind, n, attention_checks, seed) for p in range(1, participants + 1)]
+    return [
+        participant_trials(p, clips, classes, kind, n, attention_checks, seed, unit) for p in range(1, participants + 1)
+    ]

@@ -1,6 +1,7 @@
 """Human response CSVs: read, validate against the stimulus set, and say exactly which line is wrong.
 
-One row per trial: `participant, stimulus_id, condition, label, response` (optional `rt_ms`, `trial`, `choices`);
+One row per trial: `participant, stimulus_id, condition, label, response` (optional `rt_ms`, `trial`, `choices`,
+`kind`, `unit`);
 `label` and `response` are class names, `condition` is one of `original, body, background`. `stimulus_id` names a
 stimulus of the manifest (one frame) or a clip (`clip_id`: the trial showed the whole clip). `choices` lists the
 class names the trial offered, joined by `|` (absent or empty: every class); columns are defined in schema.py.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import iter_csv, read_csv
-from bodyscene.schema import CHOICE_SEPARATOR, COMBINED, CONDITIONS, HUMAN_OPTIONAL, HUMAN_REQUIRED
+from bodyscene.schema import CHOICE_SEPARATOR, COMBINED, CONDITIONS, HUMAN_OPTIONAL, HUMAN_REQUIRED, TRIAL_KINDS
 
 REQUIRED = HUMAN_REQUIRED
 OPTIONAL = HUMAN_OPTIONAL
@@ -31,6 +32,7 @@ class Trial:
     rt_ms: float | None = None
     trial: int | None = None
     choices: tuple[str, ...] | None = None  # the classes offered; None: every class
+    kind: str = "stimulus"  # or practice / attention (not scored)
 
     @property
     def correct(self) -> bool:
@@ -79,23 +81,37 @@ def stimulus_set_from_predictions(predictions: list[dict[str, str]], source: str
     return StimulusSet(classes, labels, dict.fromkeys(labels, "test"), {s: s for s in labels}, source)
 
 
+def _kind(row: dict[str, str]) -> str:
+    return (row.get("kind") or "").strip() or "stimulus"
+
+
 def _problem(row: dict[str, str], stim: StimulusSet) -> str | None:
     """What is wrong with one row (None if nothing), phrased as '<what>; <fix>'."""
-    for col in REQUIRED:
+    kind = _kind(row)
+    if kind not in TRIAL_KINDS:
+        return f"kind '{kind}' is not one of {', '.join(TRIAL_KINDS)}; leave it empty for a scored trial"
+    required = [c for c in REQUIRED if not (kind == "attention" and c == "condition")]
+    for col in required:
         if not (row.get(col) or "").strip():
-            return f"empty '{col}'; every trial needs {', '.join(REQUIRED)}"
-    sid, cond = row["stimulus_id"].strip(), row["condition"].strip()
+            return f"empty '{col}'; every {kind} row needs {', '.join(required)}"
+    sid, cond = row["stimulus_id"].strip(), (row.get("condition") or "").strip()
     label, response = row["label"].strip(), row["response"].strip()
-    if cond not in CONDITIONS:
+    if kind != "attention" and cond not in CONDITIONS:
         return f"condition '{cond}' is not one of {', '.join(CONDITIONS)}; use one of those spellings"
-    truth = stim.label_of(sid)
-    if truth is None:
-        return f"unknown stimulus_id '{sid}'; use a stimulus_id or clip_id from {stim.source}"
     for col, name in (("label", label), ("response", response)):
         if name not in stim.classes:
             return f"unknown class '{name}' in '{col}'; use a class name from {', '.join(stim.classes)}"
-    if label != truth:
-        return f"label '{label}' but {sid} is class '{truth}' in {stim.source}; fix the label"
+    if kind != "attention":
+        unit = (row.get("unit") or "").strip()
+        truth = {"frame": stim.labels.get(sid), "clip": stim.clip_labels.get(sid)}.get(unit) if unit else None
+        if unit and unit not in ("frame", "clip"):
+            return f"unit '{unit}' is not frame or clip; leave it empty to infer it from the stimulus_id"
+        truth = truth if unit else stim.label_of(sid)
+        if truth is None:
+            what = f"{unit} id" if unit else "stimulus_id or clip_id"
+            return f"unknown stimulus_id '{sid}'; use a {what} from {stim.source}"
+        if label != truth:
+            return f"label '{label}' but {sid} is class '{truth}' in {stim.source}; fix the label"
     problem = _choices_problem(row.get("choices"), label, response, stim.classes)
     if problem:
         return problem
@@ -135,7 +151,13 @@ def _choices_problem(text: str | None, label: str, response: str, classes: list[
 
 
 def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
-    """Read and validate every row; the first problem is raised with its line and how many more there are.
+    """The scored trials of a responses file (practice and attention rows are checked, then left out)."""
+    return load_study(path, stim)[0]
+
+
+def load_study(path: str | Path, stim: StimulusSet) -> tuple[list[Trial], list[Trial]]:
+    """(scored trials, practice + attention rows). Every row is read and validated; the first problem is raised
+    with its line and how many more there are.
 
     A bad row is not skipped: a silently dropped trial would bias every accuracy computed from the file.
     """
@@ -143,6 +165,7 @@ def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
     # utf-8-sig, one pass, rows not kept: missing file/columns, other encodings, over-long fields are one error
     rows = iter_csv(path, required=REQUIRED)
     trials: list[Trial] = []
+    unscored: list[Trial] = []
     problems: list[str] = []
     seen_items: dict[tuple[str, str, str], int] = {}
     seen_trials: dict[tuple[str, int], int] = {}
@@ -153,15 +176,22 @@ def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
             t = Trial(
                 participant=row["participant"].strip(),
                 stimulus_id=row["stimulus_id"].strip(),
-                condition=row["condition"].strip(),
+                condition=(row.get("condition") or "").strip(),
                 label=row["label"].strip(),
                 response=row["response"].strip(),
                 rt_ms=float(row["rt_ms"]) if (row.get("rt_ms") or "").strip() else None,
                 trial=int(row["trial"]) if (row.get("trial") or "").strip() else None,
                 choices=parse_choices(row.get("choices")),
+                kind=_kind(row),
             )
             item = (t.participant, t.stimulus_id, t.condition)
-            if item in seen_items:
+            if t.kind != "stimulus":
+                if (t.kind, *item) in seen_items:
+                    problem = f"duplicate {t.kind} row {t.stimulus_id} of participant {t.participant}; keep one"
+                else:
+                    seen_items[(t.kind, *item)] = line
+                    unscored.append(t)
+            elif item in seen_items:
                 problem = (
                     f"duplicate trial: participant {t.participant} saw {t.stimulus_id} ({t.condition}) "
                     f"already on line {seen_items[item]}; keep one row per participant, stimulus, condition"
@@ -183,7 +213,7 @@ def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
         raise BodySceneError(problems[0] + more)
     if not trials:
         raise BodySceneError(f"{path}: no trials; add one row per trial under the header")
-    return trials
+    return trials, unscored
 
 
 def read_predictions(run: str | Path, head: str = COMBINED) -> list[dict[str, str]]:

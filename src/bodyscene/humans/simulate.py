@@ -9,8 +9,16 @@ Generative model (per trial of participant p on stimulus s in condition c):
   b_c is chosen so the marginal accuracy equals the target a_c:  alpha * q_c + (1 - alpha) * b_c = a_c,
   i.e. b_c = (a_c - alpha * q_c) / (1 - alpha), q_c being the model's accuracy on the condition's test items.
   This needs 0 <= b_c <= 1, i.e. alpha <= min(a_c / q_c, (1 - a_c) / (1 - q_c)); a larger alpha is an error.
-  A correct trial answers the true class; a wrong one a uniformly random other class.
+  A correct trial answers the true class; a wrong one a uniformly random foil among the options the trial
+  offered. m(s, c) is the model's correctness asked as the participant was (restricted argmax over the trial's
+  options on RUN/scores.npz, on the frame or on the clip's mean logits; readout.py), and q_c its mean over the
+  simulated trials of condition c.
 With alpha = 0 the simulated errors are independent of the model's, so its expected error consistency is 0.
+
+Options per trial (`choices`): the true class plus n-1 foils drawn per trial with the seed (the paper's 5-AFC;
+`None`: 5, or every class when there are 5 or fewer), or "all"; written to the `choices` column. Unit: `frame`
+(one trial per test frame) or `clip` (one trial per test clip, stimulus_id = clip_id, like the browser's clip
+trials).
 
 Designs: `counterbalanced` (the browser experiment's): each participant sees each test clip once, in one
 condition, rotated over participants like a Latin square (clip i -> condition (i + p) mod 3), in random order;
@@ -27,7 +35,9 @@ import numpy as np
 from bodyscene.config import CONDITIONS
 from bodyscene.errors import BodySceneError
 from bodyscene.files import write_csv, write_json
-from bodyscene.humans.responses import load_stimulus_set, model_correctness, read_predictions
+from bodyscene.humans.experiment_design import choice_set, resolve_choices
+from bodyscene.humans.responses import Trial, load_stimulus_set
+from bodyscene.schema import CHOICE_SEPARATOR, COMBINED, SCORES_FILE, UNITS
 
 DESIGNS = ("counterbalanced", "full")
 
@@ -81,10 +91,14 @@ def simulate_responses(
     model: str | None = None,
     design: str = "counterbalanced",
     seed: int = 0,
+    choices: int | str | None = None,
+    unit: str = "frame",
 ) -> dict:
     """Write `out` (responses CSV) and `out.json` (the sidecar); return the sidecar's content."""
     if design not in DESIGNS:
         raise BodySceneError(f"--design {design!r}: use one of {', '.join(DESIGNS)}")
+    if unit not in UNITS:
+        raise BodySceneError(f"--unit {unit!r}: use one of {', '.join(UNITS)}")
     if participants < 1:
         raise BodySceneError(f"--participants {participants}: need at least 1")
     if not 0.0 <= agreement <= 1.0:
@@ -93,60 +107,81 @@ def simulate_responses(
     test = sorted(s for s, split in stim.splits.items() if split == "test")
     if not test:
         raise BodySceneError(f"{stim.source}: no test stimuli; prepare the stimulus set with a test split")
+    n_choices = resolve_choices(choices, len(stim.classes))
+    clips = sorted({stim.clips[s] for s in test})
+    clip_index = {clip: i for i, clip in enumerate(clips)}
+    items_of = clips if unit == "clip" else test
+    label_of = stim.clip_labels if unit == "clip" else stim.labels
+    clip_of = (lambda x: x) if unit == "clip" else stim.clips.__getitem__
 
-    model_ok: dict[tuple[str, str], bool] = {}
+    # 1. the trials: who sees what, in which order, with which options
+    rng = np.random.default_rng(seed)
+    width = max(2, len(str(participants)))
+    planned: list[Trial] = []
+    for p in range(participants):
+        pid = f"sim{p + 1:0{width}d}"
+        if design == "full":
+            items = [(s, c) for s in items_of for c in CONDITIONS]
+        else:  # Latin-square rotation: clip i is shown to participant p in condition (i + p) mod 3
+            items = [(s, CONDITIONS[(clip_index[clip_of(s)] + p) % len(CONDITIONS)]) for s in items_of]
+        for trial, k in enumerate(rng.permutation(len(items)), start=1):
+            sid, cond = items[k]
+            label = label_of[sid]
+            options = tuple(choice_set(label, stim.classes, n_choices, rng))
+            planned.append(Trial(pid, sid, cond, label, label, trial=trial, choices=options))
+
+    # 2. the model's correctness on exactly those trials, asked as the participant was
+    model_ok: dict[int, bool] = {}
     model_acc: dict[str, float] = {}
     if agreement > 0:
         if run is None or model is None:
             raise BodySceneError("--agreement > 0 needs --run RUN and --model NAME (whose errors to copy)")
-        by_model = model_correctness(read_predictions(run))
-        if model not in by_model:
-            raise BodySceneError(f"{run}/predictions.csv: no model '{model}'; use one of {', '.join(by_model)}")
-        model_ok = by_model[model]
+        from bodyscene.humans.compare import model_answers
+        from bodyscene.readout import Scores
+
+        scores = Scores.load(Path(run) / SCORES_FILE)
+        if model not in scores.models:
+            raise BodySceneError(f"{scores.source}: no model '{model}'; use one of {', '.join(scores.models)}")
+        answers = model_answers(scores, model, COMBINED, planned, stim)
+        missing = [t for i, t in enumerate(planned) if i not in answers]
+        if missing:
+            raise BodySceneError(
+                f"{scores.source}: no {model} logits for {missing[0].stimulus_id} ({missing[0].condition}); "
+                f"evaluate the run on the stimulus set {stimuli}"
+            )
+        model_ok = {i: answers[i] == t.label for i, t in enumerate(planned)}
         for c in CONDITIONS:
-            missing = [s for s in test if (c, s) not in model_ok]
-            if missing:
-                raise BodySceneError(
-                    f"{run}/predictions.csv: no {model} prediction for {missing[0]} ({c}); "
-                    f"evaluate the run on the stimulus set {stimuli}"
-                )
-            model_acc[c] = float(np.mean([model_ok[(c, s)] for s in test]))
+            model_acc[c] = float(np.mean([model_ok[i] for i, t in enumerate(planned) if t.condition == c]))
     p_independent = {c: independent_accuracy(accuracy[c], model_acc.get(c, 0.0), agreement) for c in CONDITIONS}
 
-    clips = sorted({stim.clips[s] for s in test})
-    clip_index = {clip: i for i, clip in enumerate(clips)}
-    rng = np.random.default_rng(seed)
-    width = max(2, len(str(participants)))
+    # 3. the answers
     rows = []
-    for p in range(participants):
-        pid = f"sim{p + 1:0{width}d}"
-        if design == "full":
-            items = [(s, c) for s in test for c in CONDITIONS]
-        else:  # Latin-square rotation: clip i is shown to participant p in condition (i + p) mod 3
-            items = [(s, CONDITIONS[(clip_index[stim.clips[s]] + p) % len(CONDITIONS)]) for s in test]
-        for trial, k in enumerate(rng.permutation(len(items)), start=1):
-            sid, cond = items[k]
-            label = stim.labels[sid]
-            if agreement > 0 and rng.random() < agreement:
-                correct = model_ok[(cond, sid)]
-            else:
-                correct = rng.random() < p_independent[cond]
-            wrong = [c for c in stim.classes if c != label]
-            response = label if correct or not wrong else str(rng.choice(wrong))
-            rows.append(dict(participant=pid, stimulus_id=sid, condition=cond, label=label, response=response,
-                             trial=trial))  # fmt: skip
+    for i, t in enumerate(planned):
+        if agreement > 0 and rng.random() < agreement:
+            correct = model_ok[i]
+        else:
+            correct = rng.random() < p_independent[t.condition]
+        foils = [c for c in (t.choices or stim.classes) if c != t.label]
+        response = t.label if correct or not foils else str(rng.choice(foils))
+        offered = "" if len(t.choices or ()) == len(stim.classes) else CHOICE_SEPARATOR.join(t.choices or ())
+        rows.append(dict(participant=t.participant, stimulus_id=t.stimulus_id, condition=t.condition, label=t.label,
+                         response=response, trial=t.trial, choices=offered, kind="stimulus", unit=unit))  # fmt: skip
     out = Path(out)
-    write_csv(out, rows, ["participant", "stimulus_id", "condition", "label", "response", "trial"])
+    write_csv(out, rows, ["participant", "stimulus_id", "condition", "label", "response", "trial", "choices",
+                          "kind", "unit"])  # fmt: skip
     sidecar = {
         "simulated": True,
         "generator": "bodyscene simulate-humans",
         "generative_model": "correct = model's correctness with prob. agreement, else Bernoulli(b_c); "
-        "b_c = (a_c - agreement * q_c) / (1 - agreement) keeps the marginal accuracy at a_c",
+        "b_c = (a_c - agreement * q_c) / (1 - agreement) keeps the marginal accuracy at a_c; "
+        "a wrong answer is a uniformly random foil among the trial's options",
         "stimuli": str(stimuli),
         "run": str(run) if run is not None else None,
         "model": model if agreement > 0 else None,
         "participants": participants,
         "design": design,
+        "unit": unit,
+        "choices_per_trial": n_choices,
         "target_accuracy": accuracy,
         "agreement": agreement,
         "model_accuracy": model_acc or None,

@@ -29,6 +29,7 @@ from typing import Any
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_text, read_csv, read_json, write_csv, write_json
 from bodyscene.humans.experiment import DESIGN_FORMAT, FIELDS
+from bodyscene.schema import CHOICE_SEPARATOR, TRIAL_KINDS
 
 PARTICIPANT_RE = re.compile(r"^[0-9]{1,6}$")
 STIMULUS_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
@@ -101,12 +102,20 @@ class Experiment:
         self.classes = set(design["classes"])
         self.conditions = set(design["conditions"])
         self.stimuli = design["stimuli"]
+        self.clips = design.get("clips", {})  # clip trials: clip_id -> {"label": ...}
         self.lists = {p["participant"]: p for p in design["participants"]}
         # participant -> {(stimulus_id, condition): answer choices}: what that participant was actually shown
         self.plans = {
-            p: {(t["stimulus_id"], t["condition"]): t["choices"] for t in lst["trials"] if t["kind"] == "stimulus"}
+            p: {(t["stimulus_id"], t["condition"]): t for t in lst["trials"] if t["kind"] == "stimulus"}
             for p, lst in self.lists.items()
         }
+        # participant -> {"attention-K": that attention trial}; the practice trials (the same for everyone)
+        self.checks = {
+            p: {f"attention-{t.get('check', k)}": t for k, t in enumerate(
+                (t for t in lst["trials"] if t["kind"] == "attention"), start=1)}
+            for p, lst in self.lists.items()
+        }  # fmt: skip
+        self.practice = {t["stimulus_id"]: t for t in design.get("practice", [])}
         self.order = list(self.lists)
         self.pid_param = pid_param
         self.completion_url = completion_url
@@ -210,8 +219,9 @@ class Experiment:
         rows = sub.get("rows")
         if not isinstance(rows, list) or (complete and not rows):
             raise Rejected(400, "rows must be a non-empty list")
-        if len(rows) > len(plan):
-            raise Rejected(400, f"{len(rows)} rows, but participant {participant} has {len(plan)} trials")
+        most = len(plan) + len(self.checks[participant]) + len(self.practice)
+        if len(rows) > most:
+            raise Rejected(400, f"{len(rows)} rows, but participant {participant} has {most} trials")
         clean, seen = [], set()
         for i, row in enumerate(rows, start=1):
             clean.append(self._row(row, i, participant, plan, seen))
@@ -228,7 +238,9 @@ class Experiment:
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
                 raise Rejected(400, f"{key} must be {kind.__name__}")
             meta[key] = value[:500] if isinstance(value, str) else value
-        attention = sub.get("attention", [])
+        attention = sub.get("attention")
+        if attention is None:  # the attention rows say the same
+            attention = [{"target": r["label"], "response": r["response"]} for r in clean if r["kind"] == "attention"]
         if not isinstance(attention, list) or len(attention) > 1000:
             raise Rejected(400, "attention must be a list")
         meta["attention"] = []
@@ -246,33 +258,51 @@ class Experiment:
         return token, participant, complete, clean, meta, jspsych
 
     def _row(self, row: Any, i: int, participant: str, plan: dict, seen: set) -> dict[str, Any]:
+        """One CSV row of the page: a stimulus trial of the plan, a practice trial, or an attention check, each
+        with the options that trial offered (joined by |) exactly as the design drew them."""
         if not isinstance(row, dict) or set(row) != set(FIELDS):
             raise Rejected(400, f"row {i}: needs exactly the keys {', '.join(FIELDS)}")
-        for key in ("participant", "stimulus_id", "condition", "label", "response"):
+        for key in ("participant", "stimulus_id", "condition", "label", "response", "choices", "kind", "unit"):
             if not isinstance(row[key], str):
                 raise Rejected(400, f"row {i}: {key} must be a string")
         if row["participant"] != participant:
             raise Rejected(400, f"row {i}: participant differs from the submission's")
-        sid, condition = row["stimulus_id"], row["condition"]
-        if not STIMULUS_ID_RE.match(sid) or sid not in self.stimuli:
-            raise Rejected(400, f"row {i}: unknown stimulus_id")
-        if condition not in self.conditions:
-            raise Rejected(400, f"row {i}: condition must be one of {', '.join(sorted(self.conditions))}")
-        if (sid, condition) not in plan:
-            raise Rejected(400, f"row {i}: participant {participant} was not shown {sid} as {condition}")
-        if (sid, condition) in seen:
+        kind, sid, condition = row["kind"], row["stimulus_id"], row["condition"]
+        if kind not in TRIAL_KINDS:
+            raise Rejected(400, f"row {i}: kind must be one of {', '.join(TRIAL_KINDS)}")
+        if (kind, sid, condition) in seen:
             raise Rejected(400, f"row {i}: {sid} {condition} appears twice")
-        seen.add((sid, condition))
-        if row["label"] != self.stimuli[sid]["label"]:
-            raise Rejected(400, f"row {i}: label does not match the design")
-        if row["response"] not in plan[(sid, condition)]:
-            raise Rejected(400, f"row {i}: response is not one of the trial's choices")
+        seen.add((kind, sid, condition))
         rt, trial = row["rt_ms"], row["trial"]
         if rt is not None and (isinstance(rt, bool) or not isinstance(rt, int | float) or not 0 <= rt < 3.6e6):
             raise Rejected(400, f"row {i}: rt_ms must be a number of milliseconds or null")
-        if isinstance(trial, bool) or not isinstance(trial, int) or not 1 <= trial <= len(plan):
-            raise Rejected(400, f"row {i}: trial must be an integer from 1 to {len(plan)}")
-        return {**row, "rt_ms": "" if rt is None else round(rt)}
+        if kind == "stimulus":
+            if not STIMULUS_ID_RE.match(sid) or (sid not in self.stimuli and sid not in self.clips):
+                raise Rejected(400, f"row {i}: unknown stimulus_id")
+            if condition not in self.conditions:
+                raise Rejected(400, f"row {i}: condition must be one of {', '.join(sorted(self.conditions))}")
+            if (sid, condition) not in plan:
+                raise Rejected(400, f"row {i}: participant {participant} was not shown {sid} as {condition}")
+            planned = plan[(sid, condition)]
+            if isinstance(trial, bool) or not isinstance(trial, int) or not 1 <= trial <= len(plan):
+                raise Rejected(400, f"row {i}: trial must be an integer from 1 to {len(plan)}")
+            if row["unit"] != planned.get("unit", "frame"):
+                raise Rejected(400, f"row {i}: unit does not match the design")
+        else:
+            planned = (self.checks[participant] if kind == "attention" else self.practice).get(sid)
+            if planned is None:
+                raise Rejected(400, f"row {i}: no {kind} trial {sid[:40]!r} in the design")
+            if trial is not None:
+                raise Rejected(400, f"row {i}: trial must be null for a {kind} row")
+            if condition != ("" if kind == "attention" else "original"):
+                raise Rejected(400, f"row {i}: condition does not match the design")
+        if row["label"] != planned.get("target", planned.get("label")):
+            raise Rejected(400, f"row {i}: label does not match the design")
+        if row["choices"] != CHOICE_SEPARATOR.join(planned["choices"]):
+            raise Rejected(400, f"row {i}: choices differ from the options the design offered")
+        if row["response"] not in planned["choices"]:
+            raise Rejected(400, f"row {i}: response is not one of the trial's choices")
+        return {**row, "rt_ms": "" if rt is None else round(rt), "trial": "" if trial is None else trial}
 
     def save(self, token: str, complete: bool, rows: list, meta: dict, jspsych: list, size: int) -> Path:
         """Complete: responses/<time>-<n>-p<participant>.csv + .json + -jspsych.json, once per token.

@@ -1,11 +1,14 @@
 /* bodyscene human experiment: runs one participant's trial list from design.js (written by
    `bodyscene human-experiment`), then offers the data as a CSV download and POSTs them to the server's /submit.
-   CSV columns are the humans format of the README: participant, stimulus_id, condition, label, response, rt_ms,
-   trial (label and response are class names). Nothing is randomised here: order, conditions and answer buttons
-   were drawn in Python with the participant's recorded seed. */
+   CSV columns are the humans format (bodyscene/schema.py, docs/humans.md): participant, stimulus_id, condition,
+   label, response, rt_ms, trial, choices (the offered class names joined by "|"), kind (stimulus, practice or
+   attention), unit (frame or clip). Rows come in the order they happened: practice, then the trials with the
+   attention checks among them. Nothing is randomised here: order, conditions and answer options were drawn in
+   Python with the participant's recorded seed. */
 "use strict";
 
-const FIELDS = ["participant", "stimulus_id", "condition", "label", "response", "rt_ms", "trial"];
+const FIELDS = ["participant", "stimulus_id", "condition", "label", "response", "rt_ms", "trial", "choices", "kind", "unit"];
+const CHOICE_SEPARATOR = "|";
 
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -165,7 +168,7 @@ function showError(html) {
       render_on_canvas: false,
       stimulus_duration: settings.time_limit_ms,
       prompt: `<p class="bs-question">Practice: which action is this?</p>`,
-      data: { bs_kind: "practice", stimulus_id: t.stimulus_id, label: t.label },
+      data: { bs_kind: "practice", stimulus_id: t.stimulus_id, label: t.label, bs_choices: t.choices, bs_unit: t.unit || "frame" },
       on_finish: (data) => {
         data.bs_response = t.choices[data.response];
       },
@@ -200,7 +203,7 @@ function showError(html) {
                    <b>${escapeHtml(name(t.target))}</b>.</p>`,
         choices: t.choices,
         button_html: choiceButton,
-        data: { bs_kind: "attention", target: t.target },
+        data: { bs_kind: "attention", target: t.target, check: t.check, bs_choices: t.choices },
         on_finish: (data) => {
           data.bs_response = t.choices[data.response];
           stepProgress();
@@ -223,6 +226,8 @@ function showError(html) {
         condition: t.condition,
         label: t.label,
         trial: t.trial,
+        bs_choices: t.choices,
+        bs_unit: t.unit || "frame",
       },
       on_finish: (data) => {
         data.bs_response = t.choices[data.response];
@@ -233,20 +238,22 @@ function showError(html) {
   jsPsych.run(timeline);
 })();
 
+function dataRow(d, participant) {
+  const common = { participant, response: d.bs_response, rt_ms: d.rt, choices: d.bs_choices.join(CHOICE_SEPARATOR), kind: d.bs_kind };
+  if (d.bs_kind === "attention")
+    return { ...common, stimulus_id: `attention-${d.check}`, condition: "", label: d.target, trial: null, unit: "" };
+  if (d.bs_kind === "practice")
+    return { ...common, stimulus_id: d.stimulus_id, condition: "original", label: d.label, trial: null, unit: d.bs_unit };
+  return { ...common, stimulus_id: d.stimulus_id, condition: d.condition, label: d.label, trial: d.trial, unit: d.bs_unit };
+}
+
 function collectData(jsPsych, list) {
+  const kinds = new Set(["practice", "stimulus", "attention"]);
   const rows = jsPsych.data
     .get()
-    .filter({ bs_kind: "stimulus" })
     .values()
-    .map((d) => ({
-      participant: list.participant,
-      stimulus_id: d.stimulus_id,
-      condition: d.condition,
-      label: d.label,
-      response: d.bs_response,
-      rt_ms: d.rt,
-      trial: d.trial,
-    }));
+    .filter((d) => kinds.has(d.bs_kind))
+    .map((d) => dataRow(d, list.participant));
   const attention = jsPsych.data
     .get()
     .filter({ bs_kind: "attention" })
