@@ -11,8 +11,9 @@ from scipy import stats
 from bodyscene.analysis import (
     TTEST,
     WILCOXON,
-    accuracy_difference,
+    accuracy_gap,
     bootstrap_ci,
+    consistency,
     error_consistency,
     expected_calibration_error,
     holm,
@@ -20,6 +21,7 @@ from bodyscene.analysis import (
     nanmean,
     paired_condition_tests,
     pattern_correlation,
+    squared_accuracy_difference,
     t_interval,
 )
 
@@ -49,11 +51,14 @@ def test_error_consistency_is_undefined_without_chance_level():
         error_consistency([True], [True, False])
 
 
-def test_accuracy_difference_and_nanmean():
+def test_accuracy_gap_squared_difference_and_nanmean():
     model = {"original": 0.8, "body": 0.6, "background": 0.5}
     human = {"original": 0.7, "body": 0.8, "background": 0.5}
-    assert accuracy_difference(model, human) == pytest.approx((0.1 + 0.2 + 0.0) / 3)
-    assert accuracy_difference(model | {"body": math.nan}, human) == pytest.approx(0.05)
+    assert accuracy_gap(model, human) == pytest.approx((0.1 + 0.2 + 0.0) / 3)
+    assert accuracy_gap(model | {"body": math.nan}, human) == pytest.approx(0.05)
+    # model-vs-human's: squared, so one large gap weighs more than two small ones
+    assert squared_accuracy_difference(model, human) == pytest.approx((0.01 + 0.04 + 0.0) / 3)
+    assert squared_accuracy_difference({"original": 0.5}, {"original": 0.2, "body": 0.1}) == pytest.approx(0.09)
     assert nanmean([0.2, math.nan, 0.4]) == pytest.approx(0.3)
     assert math.isnan(nanmean([math.nan]))
 
@@ -180,3 +185,15 @@ def test_one_bootstrap_for_evaluate_and_compare():
     # undefined without resamples or with one unit (evaluate then reports the point; see evaluate.accuracy_ci)
     assert all(math.isnan(v) for v in bootstrap_ci(x, n_boot=0))
     assert all(math.isnan(v) for v in bootstrap_ci(correct, groups=np.zeros(60)))
+
+
+def test_undefined_kappa_drop_or_one_and_observed_consistency():
+    right = [True] * 4
+    assert math.isnan(error_consistency(right, right))  # c_exp = 1: no chance level to correct against
+    assert error_consistency(right, right, undefined="one") == 1.0  # model-vs-human's convention
+    assert error_consistency([False] * 3, [False] * 3, undefined="one") == 1.0
+    assert error_consistency(right, [False] * 4, undefined="one") == 0.0  # c_exp = 0: defined, no rule needed
+    c = consistency([True, True, False, False], [True, False, False, True])
+    assert c["observed"] == pytest.approx(0.5) and c["expected"] == pytest.approx(0.5) and c["kappa"] == 0.0
+    with pytest.raises(ValueError, match="undefined"):
+        error_consistency(right, right, undefined="zero")

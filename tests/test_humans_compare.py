@@ -65,7 +65,7 @@ def test_round_trip_recovers_accuracies_and_error_consistency(round_trip):
     # domainnet's pattern (body > original > background) is the humans'; baseline's (body worst) is not
     assert dn["pattern_correlation"] > bl["pattern_correlation"]
     expected = sum(abs(MODEL_ACCURACY["baseline"][c] - cmp["humans"][c]["accuracy"]) for c in CONDITIONS) / 3
-    assert bl["accuracy_difference"] == pytest.approx(expected)
+    assert bl["accuracy_gap"] == pytest.approx(expected)
     # humans who all copy domainnet share its errors with each other, so their mutual kappa is positive
     assert cmp["human_consistency"]["error_consistency"] > 0.1
 
@@ -88,8 +88,11 @@ def test_comparison_json_is_strict_and_every_p_names_its_test(round_trip):
                 walk(v)
 
     walk(data["statistics"])
-    # 3 condition pairs (row p + t-test + Wilcoxon each), 1 model pair x 3 conditions
-    assert len(p_values) == 3 * 3 + 3
+    # 3 condition pairs (row p + t-test + Wilcoxon each), 1 model pair x 3 conditions, 2 human-likeness metrics
+    # x 1 model pair (t-test + Wilcoxon)
+    assert len(p_values) == 3 * 3 + 3 + 2 * 2
+    (ec,) = data["statistics"]["human_likeness"]["error_consistency"]
+    assert ec["closer"] == "domainnet" and ec["p_holm"] < 0.001 and "domainnet is closer" in ec["verdict"]
     # body vs background differ by ~0.3 in 30 participants: the t-test must find it
     bb = next(r for r in data["statistics"]["human_conditions"] if {r["a"], r["b"]} == {"body", "background"})
     assert bb["p_holm"] < 0.001 and "Holm" in bb["t_test"]["correction"]

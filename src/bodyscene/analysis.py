@@ -11,8 +11,10 @@ experiments (t-interval over seeds, ECE).
   every unit has the same value. Same numbers as the former `evaluate.bootstrap_ci` bit for bit, and as the
   former `humans.stats.bootstrap_ci` (scipy.stats.bootstrap, percentile) to 1 ulp (scipy's own quantile).
 - `t_interval`: mean +- t * sd / sqrt(K), the experiments' CI over seeds.
-- `expected_calibration_error`; `error_consistency` (Cohen's kappa), `accuracy_difference`, `pattern_correlation`;
-  `paired_condition_tests` (t-test + Wilcoxon, Holm), `mcnemar_exact`, `holm`.
+- `expected_calibration_error`; `consistency` / `error_consistency` (observed, expected, Cohen's kappa; undefined
+  kappa dropped or counted as 1), `accuracy_gap`, `squared_accuracy_difference` (model-vs-human's),
+  `pattern_correlation`; `paired_condition_tests` (t-test + Wilcoxon, Holm), `paired_model_differences` (which model
+  is closer to humans, paired over participants), `mcnemar_exact`, `holm`.
 """
 
 from __future__ import annotations
@@ -89,34 +91,58 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return float(ece)
 
 
-def error_consistency(a: Sequence[bool], b: Sequence[bool]) -> float:
-    """Cohen's kappa of two observers' correct/incorrect on the same trials (Geirhos et al., NeurIPS 2020).
+UNDEFINED_KAPPA = ("drop", "one")
 
-    c_obs = share of trials where both are right or both are wrong;
-    c_exp = p_a p_b + (1 - p_a)(1 - p_b), the overlap two independent observers with these accuracies would
-    reach by chance; kappa = (c_obs - c_exp) / (1 - c_exp). 0 = errors no more aligned than chance, 1 = the
-    same trials wrong. Undefined (nan) with no trials or when c_exp = 1 (one observer always right, the other
-    always right too, or both always wrong): there is no chance-level to correct against.
+
+def consistency(a: Sequence[bool], b: Sequence[bool], undefined: str = "drop") -> dict[str, float]:
+    """Observed, expected and error consistency of two observers' correct/incorrect on the same trials
+    (Geirhos, Meding & Wichmann, NeurIPS 2020; the three columns of bethgelab/model-vs-human).
+
+    observed c_obs = share of trials where both are right or both are wrong;
+    expected c_exp = p_a p_b + (1 - p_a)(1 - p_b), the overlap two independent observers with these accuracies
+    would reach by chance; kappa = (c_obs - c_exp) / (1 - c_exp). 0 = errors no more aligned than chance, 1 = the
+    same trials wrong. Kappa is undefined when c_exp = 1 (both observers always right, or both always wrong):
+    `undefined="drop"` gives nan (bodyscene's default: left out of every mean); `"one"` gives 1.0, as
+    model-vs-human's `ErrorConsistency.error_consistency` does (it returns 1.0 whenever c_obs = 1).
     """
+    if undefined not in UNDEFINED_KAPPA:
+        raise ValueError(f"undefined={undefined!r}: use one of {', '.join(UNDEFINED_KAPPA)}")
     a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
     if a.shape != b.shape:
         raise ValueError(f"error_consistency: {a.shape} vs {b.shape} trials; pass the same trials for both")
     if a.size == 0:
-        return math.nan
+        return {"observed": math.nan, "expected": math.nan, "kappa": math.nan}
     c_obs = float(np.mean(a == b))
     p_a, p_b = float(a.mean()), float(b.mean())
     c_exp = p_a * p_b + (1 - p_a) * (1 - p_b)
-    if c_exp >= 1.0:
-        return math.nan
-    return (c_obs - c_exp) / (1 - c_exp)
+    undefined_value = 1.0 if undefined == "one" else math.nan
+    kappa = undefined_value if c_exp >= 1.0 else (c_obs - c_exp) / (1 - c_exp)
+    return {"observed": c_obs, "expected": c_exp, "kappa": kappa}
 
 
-def accuracy_difference(model: Mapping[str, float], human: Mapping[str, float]) -> float:
-    """Mean absolute difference of per-condition accuracies over the conditions both have."""
+def error_consistency(a: Sequence[bool], b: Sequence[bool], undefined: str = "drop") -> float:
+    """Cohen's kappa of two observers' correct/incorrect on the same trials (see `consistency`)."""
+    return consistency(a, b, undefined)["kappa"]
+
+
+def accuracy_gap(model: Mapping[str, float], human: Mapping[str, float]) -> float:
+    """bodyscene's accuracy gap: mean over conditions of |model accuracy - mean human accuracy|.
+
+    Not model-vs-human's accuracy difference (that one is `squared_accuracy_difference`, per participant)."""
     keys = [k for k in human if k in model and not _isnan(model[k]) and not _isnan(human[k])]
     if not keys:
         return math.nan
     return float(np.mean([abs(model[k] - human[k]) for k in keys]))
+
+
+def squared_accuracy_difference(model: Mapping[str, float], participant: Mapping[str, float]) -> float:
+    """model-vs-human's accuracy difference for one participant: mean over conditions of
+    (model accuracy - that participant's accuracy)^2 (`SixteenClassAccuracyDifference`, norm=np.square; the
+    benchmark then averages over participants). Conditions missing on either side are left out."""
+    keys = [k for k in participant if k in model and not _isnan(model[k]) and not _isnan(participant[k])]
+    if not keys:
+        return math.nan
+    return float(np.mean([(model[k] - participant[k]) ** 2 for k in keys]))
 
 
 PATTERN_TESTS = (
@@ -251,10 +277,83 @@ METHODS = {
     "per participant and condition, averaged over conditions, then over participants",
     "pattern_correlation": "Pearson r (and Spearman rho) between model and human pooled accuracy "
     "across condition x class cells",
-    "accuracy_difference": "mean over conditions of |model accuracy - human accuracy|",
+    "observed_consistency": "share of trials where model and participant are both right or both wrong (c_obs of "
+    "Geirhos et al. 2020); per participant and condition, averaged over conditions, then over participants",
+    "squared_accuracy_difference": "model-vs-human's accuracy difference: per participant, the mean over "
+    "conditions of (model accuracy on that participant's trials - the participant's accuracy)^2; mean over "
+    "participants (bethgelab/model-vs-human, SixteenClassAccuracyDifference with norm=np.square)",
+    "accuracy_gap": "bodyscene's accuracy gap (not model-vs-human's): mean over conditions of "
+    "|model accuracy - mean human accuracy|",
+    "human_likeness": "per model pair, per participant the difference in error consistency (and in squared "
+    "accuracy difference) between the two models; mean, 95% percentile bootstrap CI over participants, paired "
+    "t-test p (Wilcoxon beside it), Holm over model pairs; 'closer' names the model nearer humans at p_holm < 0.05",
+    "exclusions": "participants whose share of passed attention checks is below min_attention are left out of "
+    "everything; participants without attention rows are kept",
     "human_conditions": "paired t-test over participants' per-condition accuracies (reported p), "
     "Wilcoxon signed-rank beside it; Holm-corrected over the 3 condition pairs",
     "model_vs_model": "McNemar's exact test (binomial test on discordant clips) per condition on the clips humans "
     "saw, each model answering over all classes on the clip's mean logits; Holm-corrected over all model pairs x "
     "conditions",
 }
+
+
+def paired_model_differences(
+    per_participant: Mapping[str, Mapping[str, float]],
+    metric: str,
+    higher_is_closer: bool,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> list[dict]:
+    """Which of two models is closer to humans, tested over participants (the paper's "more human-like").
+
+    `per_participant` maps model -> {participant: value of `metric` between that model and that participant}
+    (error consistency: higher is closer; squared accuracy difference: lower is closer). For each model pair
+    (a, b), d_p = value_a(p) - value_b(p) over the participants both have a defined value for; reported: the mean
+    of d, its 95% percentile bootstrap CI over participants (bootstrap_ci), the paired t-test's p (Holm over the
+    model pairs; the Wilcoxon signed-rank test beside it) and which model is closer when p_holm < 0.05.
+    Participants are the unit: the same people judged both models, so the test is paired.
+    """
+    rows = []
+    for a, b in itertools.combinations(sorted(per_participant), 2):
+        ids = sorted(
+            p for p in set(per_participant[a]) & set(per_participant[b])
+            if not (math.isnan(per_participant[a][p]) or math.isnan(per_participant[b][p]))
+        )  # fmt: skip
+        d = np.array([per_participant[a][p] - per_participant[b][p] for p in ids])
+        t = stats.ttest_1samp(d, 0.0) if d.size > 1 and np.any(d != d[0]) else None
+        w = stats.wilcoxon(d) if np.count_nonzero(d) > 0 else None
+        rows.append(
+            {
+                "metric": metric,
+                "a": a,
+                "b": b,
+                "n_participants": len(ids),
+                "mean_difference": float(d.mean()) if d.size else math.nan,
+                "ci95": list(bootstrap_ci(d.tolist(), n_boot=n_boot, seed=seed)),
+                "higher_is_closer": higher_is_closer,
+                "test": TTEST,
+                "statistic": float(t.statistic) if t else math.nan,
+                "df": len(ids) - 1,
+                "p": float(t.pvalue) if t else math.nan,
+                "wilcoxon": {"test": WILCOXON, "p": float(w.pvalue) if w else math.nan},
+            }
+        )
+    for r, p in zip(rows, holm([r["p"] for r in rows]), strict=True):
+        r["p_holm"], r["correction"] = p, f"Holm over {len(rows)} model pairs ({metric})"
+        sign = r["mean_difference"] if higher_is_closer else -r["mean_difference"]
+        r["closer"] = (r["a"] if sign > 0 else r["b"]) if not math.isnan(p) and p < 0.05 else None
+        r["verdict"] = _verdict(r)
+    return rows
+
+
+def _verdict(r: dict) -> str:
+    """One sentence for the report: which model is closer to humans on this metric, and how sure that is."""
+    ci = ", ".join("nan" if math.isnan(x) else f"{x:+.3f}" for x in r["ci95"])
+    detail = (
+        f"mean per-participant difference {r['a']} - {r['b']} = {r['mean_difference']:+.3f} [{ci}], "
+        f"paired t-test p = {r['p']:.2g}, Holm p = {r['p_holm']:.2g}, n = {r['n_participants']}"
+    )
+    if r["closer"] is None:
+        return f"{r['metric']}: no reliable difference between {r['a']} and {r['b']} ({detail})"
+    other = r["b"] if r["closer"] == r["a"] else r["a"]
+    return f"{r['metric']}: {r['closer']} is closer to humans than {other} ({detail})"

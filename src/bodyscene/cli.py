@@ -358,6 +358,18 @@ def compare(
     head: Annotated[
         str, typer.Option(help="the output that answers: combined (the model's answer), body or background stream")
     ] = "combined",
+    min_attention: Annotated[
+        float | None,
+        typer.Option(
+            help="exclude participants who passed a smaller share of attention checks "
+            "(default compare.min_attention = 1.0: all must be passed)"
+        ),
+    ] = None,
+    undefined_kappa: Annotated[
+        str | None, typer.Option(help="kappa with expected agreement 1: drop (default) or one (model-vs-human)")
+    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Humans beside every model in RUN, models asked as humans were (same options, same clip or frame)."""
     from rich.table import Table
@@ -365,23 +377,42 @@ def compare(
     from bodyscene.config import CONDITIONS
     from bodyscene.humans.compare import compare as run_compare
 
-    result = run_compare(humans, run, stimuli=stimuli, out=out, n_boot=bootstrap, seed=seed, head=head)
+    extra = _drop_none({"min_attention": min_attention, "undefined_kappa": undefined_kappa})
+    cfg = _config(config, set_, {"compare": extra} if extra else None).compare
+    result = run_compare(
+        humans, run, stimuli=stimuli, out=out, n_boot=bootstrap, seed=seed, head=head,
+        min_attention=cfg.min_attention, undefined_kappa=cfg.undefined_kappa,
+    )  # fmt: skip
 
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.3f}"
 
     table = Table()
-    for column in ("observer", *CONDITIONS, "error consistency", "pattern r", "acc. diff"):
+    for column in ("observer", *CONDITIONS, "error consistency", "observed cons.", "pattern r", "sq. acc. diff"):
         table.add_column(column)
-    ceiling = fmt(result["human_consistency"]["error_consistency"]) + " (h-h)"
-    table.add_row("chance", *(fmt(result["humans"][c]["chance"]) for c in CONDITIONS), "", "", "")
-    table.add_row("humans", *(fmt(result["humans"][c]["accuracy"]) for c in CONDITIONS), ceiling, "", "")
+    hh = fmt(result["human_consistency"]["error_consistency"]) + " (h-h)"
+    table.add_row("chance", *(fmt(result["humans"][c]["chance"]) for c in CONDITIONS), "", "", "", "")
+    table.add_row("humans", *(fmt(result["humans"][c]["accuracy"]) for c in CONDITIONS), hh, "", "", "")
     for name, sec in result["models"].items():
         accs = [fmt(sec[c]["accuracy"]) for c in CONDITIONS]
-        ec = fmt(sec["error_consistency"]["mean"])
-        table.add_row(name, *accs, ec, fmt(sec["pattern_correlation"]), fmt(sec["accuracy_difference"]))
+        ec, oc = fmt(sec["error_consistency"]["mean"]), fmt(sec["observed_consistency"]["mean"])
+        sq = fmt(sec["squared_accuracy_difference"]["mean"])
+        table.add_row(name, *accs, ec, oc, fmt(sec["pattern_correlation"]), sq)
     Console().print(table)
-    console.print(f"[green]wrote[/] {out or run / 'comparison.json'}")
+    likeness = Table(title="more human-like? per-participant differences a - b, paired over participants")
+    for column in ("metric", "a - b", "mean [95% CI]", "p", "p Holm", "closer"):
+        likeness.add_column(column)
+    for rows in result["statistics"]["human_likeness"].values():
+        for r in rows:
+            ci = ", ".join(fmt(x) for x in r["ci95"])
+            likeness.add_row(r["metric"], f"{r['a']} - {r['b']}", f"{fmt(r['mean_difference'])} [{ci}]",
+                             fmt(r["p"]), fmt(r["p_holm"]), r["closer"] or "neither")  # fmt: skip
+    Console().print(likeness)
+    ex = result["exclusions"]
+    for e in ex["excluded"]:
+        console.print(f"[yellow]excluded[/] participant {e['participant']}: {e['reason']}", highlight=False)
+    console.print(f"[green]wrote[/] {out or run / 'comparison.json'} ({ex['participants_after']} of "
+                  f"{ex['participants_before']} participants kept)", soft_wrap=True)  # fmt: skip
 
 
 @app.command()

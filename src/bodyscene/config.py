@@ -163,6 +163,23 @@ class EvaluateConfig(StrictModel):
     )
 
 
+class CompareConfig(StrictModel):
+    """`bodyscene compare`: who counts, and how an undefined kappa is counted (docs/humans.md)."""
+
+    min_attention: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="exclude participants who passed a smaller share of their attention checks "
+        "(1.0: every check must be passed; 0: nobody is excluded; participants without checks are kept)",
+    )
+    undefined_kappa: Literal["drop", "one"] = Field(
+        "drop",
+        description="kappa with expected agreement 1 (both observers all right or all wrong in a cell): "
+        "drop: left out of the means; one: counted as 1.0, as bethgelab/model-vs-human does",
+    )
+
+
 class RunConfig(StrictModel):
     """One file holds every stage's settings (configs/demo.yaml, configs/paper.yaml)."""
 
@@ -171,6 +188,7 @@ class RunConfig(StrictModel):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
+    compare: CompareConfig = CompareConfig()
     models: list[ModelConfig] = Field(
         default_factory=lambda: [ModelConfig(kind="baseline"), ModelConfig(kind="domainnet")],
         description="the models `demo` trains (each in RUN/<kind>/)",

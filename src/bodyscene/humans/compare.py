@@ -19,22 +19,26 @@ import numpy as np
 
 from bodyscene.analysis import (
     METHODS,
-    accuracy_difference,
+    UNDEFINED_KAPPA,
+    accuracy_gap,
     bootstrap_ci,
+    consistency,
     error_consistency,
     holm,
     mcnemar_exact,
     nanmean,
     paired_condition_tests,
+    paired_model_differences,
     pattern_correlation,
+    squared_accuracy_difference,
 )
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_json
 from bodyscene.humans.responses import (
     StimulusSet,
     Trial,
-    load_responses,
     load_stimulus_set,
+    load_study,
     read_predictions,
     stimulus_set_from_predictions,
 )
@@ -94,16 +98,29 @@ def cell_accuracy(trials: list[Trial], classes: list[str], correct: dict[int, bo
     return [float(np.mean(hits[(c, k)])) if hits[(c, k)] else math.nan for c in CONDITIONS for k in classes]
 
 
-def consistency_per_participant(trials: list[Trial], a: dict[int, bool]) -> dict[str, dict[str, float]]:
-    """participant -> condition -> kappa of the participant and `a` (model correctness by trial index)."""
-    out: dict[str, dict[str, float]] = defaultdict(dict)
+def per_participant_agreement(
+    trials: list[Trial], a: dict[int, bool], undefined: str = "drop"
+) -> dict[str, dict[str, dict[str, float]]]:
+    """participant -> condition -> {kappa, observed, expected, model_accuracy, accuracy} of the participant and `a`
+    (model correctness by trial index), on the trials of that participant and condition the model answered."""
+    out: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     grouped: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, t in enumerate(trials):
         if i in a:
             grouped[(t.participant, t.condition)].append(i)
     for (p, c), idx in sorted(grouped.items()):
-        out[p][c] = error_consistency([trials[i].correct for i in idx], [a[i] for i in idx])
+        human, model = [trials[i].correct for i in idx], [a[i] for i in idx]
+        out[p][c] = consistency(human, model, undefined) | {
+            "model_accuracy": float(np.mean(model)),
+            "accuracy": float(np.mean(human)),
+        }
     return out
+
+
+def consistency_per_participant(trials: list[Trial], a: dict[int, bool], undefined: str = "drop") -> dict:
+    """participant -> condition -> kappa of the participant and `a` (model correctness by trial index)."""
+    per = per_participant_agreement(trials, a, undefined)
+    return {p: {c: v["kappa"] for c, v in cells.items()} for p, cells in per.items()}
 
 
 MAX_PAIRS = 20000  # all pairs up to 200 participants (19,900); above, a seeded sample of this many
@@ -126,7 +143,9 @@ def participant_pairs(people: list[str], max_pairs: int, seed: int) -> tuple[lis
     return [(people[i], people[j]) for i, j in sorted(chosen)], True
 
 
-def human_human_consistency(trials: list[Trial], seed: int = 0, max_pairs: int = MAX_PAIRS) -> dict:
+def human_human_consistency(
+    trials: list[Trial], seed: int = 0, max_pairs: int = MAX_PAIRS, undefined: str = "drop"
+) -> dict:
     """Mean kappa over participant pairs on the trials both saw (same stimulus, same condition).
 
     Per pair, kappa is computed per condition and averaged over conditions, like model-human consistency, so
@@ -145,7 +164,7 @@ def human_human_consistency(trials: list[Trial], seed: int = 0, max_pairs: int =
         for c in CONDITIONS:
             items = [it for it in shared if it[0] == c]
             if items:
-                k = error_consistency([seen[p][it] for it in items], [seen[q][it] for it in items])
+                k = error_consistency([seen[p][it] for it in items], [seen[q][it] for it in items], undefined)
                 per_condition[c].append(k)
                 kappas.append(k)
         if kappas:
@@ -188,6 +207,7 @@ def model_section(
     humans: dict,
     n_boot: int,
     seed: int,
+    undefined: str = "drop",
 ) -> dict:
     scored = {i: answers[i] == trials[i].label for i in answers}
     if not scored:
@@ -218,16 +238,34 @@ def model_section(
         cell_accuracy(trials, stim.classes, {i: trials[i].correct for i in scored}),
     )
     sec["pattern_correlation"] = sec["pattern_correlation_detail"]["pearson"]
-    per = consistency_per_participant(trials, scored)
-    per_participant = {p: nanmean(list(v.values())) for p, v in per.items()}
-    values = [v for v in per_participant.values() if not math.isnan(v)]
-    sec["error_consistency"] = {
+    agreement = per_participant_agreement(trials, scored, undefined)
+    for key, name in (("kappa", "error_consistency"), ("observed", "observed_consistency")):
+        per = {p: {c: v[key] for c, v in cells.items()} for p, cells in agreement.items()}
+        per_participant = {p: nanmean(list(v.values())) for p, v in per.items()}
+        values = [v for v in per_participant.values() if not math.isnan(v)]
+        sec[name] = {
+            "mean": nanmean(values),
+            "ci95": list(bootstrap_ci(values, n_boot=n_boot, seed=seed)),
+            "per_condition": {c: nanmean([v[c] for v in per.values() if c in v]) for c in CONDITIONS},
+            "per_participant": per_participant,
+        }
+    cells = [v for p in agreement.values() for v in p.values()]
+    sec["error_consistency"]["undefined_cells"] = sum(v["expected"] >= 1.0 for v in cells)
+    sec["error_consistency"]["cells"] = len(cells)
+    sec["error_consistency"]["undefined_kappa"] = undefined
+    sq = {
+        p: squared_accuracy_difference(
+            {c: v["model_accuracy"] for c, v in cells_.items()}, {c: v["accuracy"] for c, v in cells_.items()}
+        )
+        for p, cells_ in agreement.items()
+    }
+    values = [v for v in sq.values() if not math.isnan(v)]
+    sec["squared_accuracy_difference"] = {
         "mean": nanmean(values),
         "ci95": list(bootstrap_ci(values, n_boot=n_boot, seed=seed)),
-        "per_condition": {c: nanmean([v[c] for v in per.values() if c in v]) for c in CONDITIONS},
-        "per_participant": per_participant,
+        "per_participant": sq,
     }
-    sec["accuracy_difference"] = accuracy_difference(
+    sec["accuracy_gap"] = accuracy_gap(
         {c: sec[c]["accuracy"] for c in CONDITIONS}, {c: humans[c]["accuracy"] for c in CONDITIONS}
     )
     sec["trials_without_prediction"] = len(trials) - len(scored)
@@ -244,6 +282,56 @@ def clip_correctness(scores: Scores, model: str, head: str, trials: list[Trial],
         pred = answer(logits)
         out |= {(c, k): bool(p == labels[k]) for k, p in zip(clips, pred, strict=True) if (c, k) in seen}
     return out
+
+
+def exclude_inattentive(
+    trials: list[Trial], unscored: list[Trial], min_attention: float, source: Path
+) -> tuple[list[Trial], dict]:
+    """Trials of the participants who passed at least `min_attention` of their attention checks, and the record
+    of who was left out and why (participants without attention rows are kept and counted)."""
+    checks: dict[str, list[bool]] = defaultdict(list)
+    for t in unscored:
+        if t.kind == "attention":
+            checks[t.participant].append(t.correct)
+    people = sorted({t.participant for t in trials})
+    excluded = []
+    for p in people:
+        passed = checks.get(p, [])
+        if passed and float(np.mean(passed)) < min_attention:
+            excluded.append({
+                "participant": p, "attention_passed": int(sum(passed)), "attention_checks": len(passed),
+                "reason": f"passed {sum(passed)} of {len(passed)} attention checks "
+                f"({np.mean(passed):.0%} < --min-attention {min_attention:g})",
+            })  # fmt: skip
+    gone = {e["participant"] for e in excluded}
+    kept = [t for t in trials if t.participant not in gone]
+    if not kept:
+        raise BodySceneError(
+            f"{source}: every participant fails --min-attention {min_attention:g}; lower it (0 keeps everyone)"
+        )
+    record = {
+        "rule": f"exclude a participant who passed less than {min_attention:g} of their attention checks "
+        "(participants without attention rows are kept)",
+        "min_attention": min_attention,
+        "excluded": excluded,
+        "participants_before": len(people),
+        "participants_after": len(people) - len(excluded),
+        "without_attention_checks": sum(1 for p in people if p not in checks),
+        "practice_rows_ignored": sum(1 for t in unscored if t.kind == "practice"),
+    }
+    return kept, record
+
+
+def human_likeness(models: dict[str, dict], n_boot: int, seed: int) -> dict[str, list[dict]]:
+    """The paper's "more human-like", tested: per model pair, the per-participant differences in error consistency
+    (higher = closer) and in model-vs-human's squared accuracy difference (lower = closer), paired over
+    participants (stats.paired_model_differences)."""
+    return {
+        metric: paired_model_differences(
+            {m: sec[metric]["per_participant"] for m, sec in models.items()}, metric, higher, n_boot, seed
+        )
+        for metric, higher in (("error_consistency", True), ("squared_accuracy_difference", False))
+    }
 
 
 def model_vs_model(correct: dict[str, dict[Item, bool]]) -> list[dict]:
@@ -295,16 +383,23 @@ def compare(
     seed: int = 0,
     figures: bool = True,
     head: str = COMBINED,
+    min_attention: float = 1.0,
+    undefined_kappa: str = "drop",
 ) -> dict:
     """Write `out` (default RUN/comparison.json) and its figures; return the comparison.
 
     `head`: which output answers for each model: `combined` (its answer) or one stream alone (`body`,
-    `background`); models without that head are left out."""
+    `background`); models without that head are left out. `min_attention`: participants who passed a smaller
+    share of their attention checks are excluded (listed in `exclusions`). `undefined_kappa`: drop | one."""
     check_name("head", head, HEADS, "combined is each model's answer; body/background a DomainNet stream alone")
+    check_name("--undefined-kappa", undefined_kappa, UNDEFINED_KAPPA, "drop: leave it out; one: count it as 1.0")
+    if not 0.0 <= min_attention <= 1.0:
+        raise BodySceneError(f"--min-attention {min_attention}: a share of attention checks passed, 0 to 1")
     run, humans = Path(run), Path(humans)
     results = read_json(run / "results.json") if (run / "results.json").is_file() else {}
     stim, stim_root = resolve_stimuli(run, results, stimuli)
-    trials = load_responses(humans, stim)  # the responses file's own mistakes first
+    trials, unscored = load_study(humans, stim)  # the responses file's own mistakes first
+    trials, exclusions = exclude_inattentive(trials, unscored, min_attention, humans)
     scores = load_scores(run, stim, stim_root)
     sidecar = humans.with_name(humans.name + ".json")
     simulated = sidecar.is_file() and bool(read_json(sidecar).get("simulated"))
@@ -315,18 +410,23 @@ def compare(
     human = human_accuracy(trials, condition_chance(trials, stim.classes), n_boot, seed)
     per_participant = {c: human[c]["per_participant"] for c in CONDITIONS if human[c]["per_participant"]}
     models = {
-        m: model_section(m, model_answers(scores, m, head, trials, stim), trials, stim, human, n_boot, seed)
+        m: model_section(
+            m, model_answers(scores, m, head, trials, stim), trials, stim, human, n_boot, seed, undefined_kappa
+        )
         for m in names
     }
     correct = {m: clip_correctness(scores, m, head, trials, stim) for m in names}
     command = ["bodyscene", "compare", "--humans", str(humans), "--run", str(run)]
     command += ["--stimuli", str(stimuli)] if stimuli is not None else []
     command += ["--bootstrap", str(n_boot), "--seed", str(seed), "--head", head]
+    command += ["--min-attention", f"{min_attention:g}", "--undefined-kappa", undefined_kappa]
     comparison = {
         "humans": human,
-        "human_consistency": human_human_consistency(trials, seed),
+        "human_consistency": human_human_consistency(trials, seed, undefined=undefined_kappa),
         "models": models,
+        "exclusions": exclusions,
         "statistics": {
+            "human_likeness": human_likeness(models, n_boot, seed),
             "human_conditions": paired_condition_tests(per_participant),
             "model_vs_model": model_vs_model(correct),
         },

@@ -174,11 +174,11 @@ def practice_trials(pool: list[Clip], classes: list[str], cfg: ExperimentConfig)
 def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path | None = None) -> dict[str, Any]:
     """Write the experiment folder; returns a summary (participants, trials each, images, skipped)."""
     modules = modules or jspsych_dir()
-    check_jspsych(modules)
     responses = out / "responses"
     if responses.is_dir() and any(responses.iterdir()):
         raise BodySceneError(f"{responses}: this folder already holds responses; choose a new --out")
-    classes, clips, others, skipped = load_clips(stim, cfg)
+    classes, clips, others, skipped = load_clips(stim, cfg)  # the design's own mistakes first
+    check_jspsych(modules)
     clips, unused = pick_clips(clips, cfg)
     n_choices = resolve_choices(cfg.choices, len(classes))
     lists = build_design(clips, classes, cfg.participants, cfg.design, n_choices, cfg.attention_checks, cfg.seed)

@@ -62,7 +62,8 @@ def plot_accuracy_by_condition(comparison: dict, path: str | Path, chance: float
 
 def plot_error_consistency(comparison: dict, path: str | Path) -> Path:
     """Mean error consistency (Cohen's kappa) of each model with the participants, 95% CI over participants,
-    single participants as dots, and the human-human mean as the ceiling a model could reach."""
+    single participants as dots, and the human-human mean as a reference line (not an upper bound: a model's
+    errors can agree with humans more than two humans' do)."""
     names = list(comparison["models"])
     fig, ax = plt.subplots(figsize=(1.8 + 1.0 * max(1, len(names)), 3.4))
     for i, name in enumerate(names):

@@ -12,32 +12,61 @@ def accuracy_table(cmp: dict) -> str:
     header = [
         "observer",
         *CONDITIONS,
-        "error consistency",
+        "error consistency (kappa)",
+        "observed consistency",
         "pattern r (Pearson)",
         "Spearman",
-        "acc. difference",
+        "squared acc. difference (model-vs-human)",
+        "accuracy gap |model - mean human|",
     ]
     humans = cmp["humans"]
     ceiling = cmp.get("human_consistency", {}).get("error_consistency")
     n = max((humans[c].get("n_participants") or 0 for c in CONDITIONS), default=0)
     rows = [
         [f"humans (N={n})", *(with_ci(humans[c]["accuracy"], humans[c].get("ci95")) for c in CONDITIONS),
-         f"{num(ceiling)} (human-human)", "", "", ""]
+         f"{num(ceiling)} (human-human)", "", "", "", "", ""]
     ]  # fmt: skip
     if any(humans[c].get("chance") is not None for c in CONDITIONS):
         rows.insert(0, ["chance (mean of 1 / options)", *(num(humans[c].get("chance")) for c in CONDITIONS),
-                        "", "", "", ""])  # fmt: skip
+                        "", "", "", "", "", ""])  # fmt: skip
         rows.insert(2, ["humans minus chance", *(num(humans[c].get("above_chance")) for c in CONDITIONS),
-                        "", "", "", ""])  # fmt: skip
+                        "", "", "", "", "", ""])  # fmt: skip
     for name, sec in cmp["models"].items():
-        ec = sec.get("error_consistency", {})
+        ec, oc = sec.get("error_consistency", {}), sec.get("observed_consistency", {})
+        sq = sec.get("squared_accuracy_difference", {})
         detail = sec.get("pattern_correlation_detail", {})
         rows.append(
             [name, *(with_ci(sec[c]["accuracy"], sec[c].get("ci95")) for c in CONDITIONS),
-             with_ci(ec.get("mean"), ec.get("ci95")), num(sec.get("pattern_correlation")),
-             num(detail.get("spearman")), num(sec.get("accuracy_difference"))]
+             with_ci(ec.get("mean"), ec.get("ci95")), with_ci(oc.get("mean"), oc.get("ci95")),
+             num(sec.get("pattern_correlation")), num(detail.get("spearman")),
+             with_ci(sq.get("mean"), sq.get("ci95")), num(sec.get("accuracy_gap"))]
         )  # fmt: skip
     return table(header, rows)
+
+
+def human_likeness_table(groups: dict[str, list[dict]]) -> str:
+    header = ["metric", "a - b", "N", "mean diff. [95% CI]", "t (df)", "p", "p (Holm)", "Wilcoxon p", "closer"]
+    out = []
+    for rows in groups.values():
+        for r in rows:
+            out.append(
+                [r["metric"], f"{r['a']} - {r['b']}", r.get("n_participants"),
+                 with_ci(r.get("mean_difference"), r.get("ci95")), f"{num(r.get('statistic'), 2)} ({r.get('df')})",
+                 pval(r.get("p")), pval(r.get("p_holm")), pval(r.get("wilcoxon", {}).get("p")),
+                 r.get("closer") or "neither (p Holm >= 0.05)"]
+            )  # fmt: skip
+    return table(header, out)
+
+
+def exclusions_note(ex: dict) -> str:
+    if not ex:
+        return ""
+    items = "".join(f"<li>{esc(e['participant'])}: {esc(e['reason'])}</li>" for e in ex.get("excluded", []))
+    return (
+        f"<p class='note'>Exclusions ({esc(ex.get('rule', ''))}): {ex.get('participants_after')} of "
+        f"{ex.get('participants_before')} participants kept; {ex.get('without_attention_checks', 0)} had no "
+        f"attention checks.</p>" + (f"<ul>{items}</ul>" if items else "")
+    )
 
 
 def condition_tests_table(rows: list[dict]) -> str:
@@ -84,7 +113,18 @@ def human_section(cmp: dict, folder: Path) -> str:
     parts.append(
         figure_file(folder / figs.get("error_consistency", "comparison_error_consistency.png"), "error consistency")
     )
+    parts.append(exclusions_note(cmp.get("exclusions", {})))
     stats = cmp.get("statistics", {})
+    if stats.get("human_likeness"):
+        parts.append("<h3>Which model is closer to humans?</h3>")
+        parts.append(
+            "<p class='note'>Per participant, the difference between two models in error consistency (higher = "
+            "closer) and in model-vs-human's squared accuracy difference (lower = closer); mean with a 95% "
+            "bootstrap CI over participants, paired t-test p, Holm over model pairs.</p>"
+        )
+        verdicts = [r["verdict"] for rows in stats["human_likeness"].values() for r in rows if r.get("verdict")]
+        parts.append("<ul>" + "".join(f"<li>{esc(v)}</li>" for v in verdicts) + "</ul>" if verdicts else "")
+        parts.append(human_likeness_table(stats["human_likeness"]))
     if stats.get("human_conditions"):
         test = stats["human_conditions"][0].get("test", "")
         parts.append("<h3>Human conditions compared</h3>")
