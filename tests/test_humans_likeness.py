@@ -74,3 +74,40 @@ def test_paired_differences_direction_holm_and_missing_values():
     # lower is closer (squared accuracy difference): the same numbers name the other model
     rows = {(r["a"], r["b"]): r for r in paired_model_differences(per, "squared_accuracy_difference", False, 0)}
     assert rows[("a", "b")]["closer"] == "b"
+
+
+def test_min_attention_excludes_and_lists_participants(world, tmp_path):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from bodyscene.cli import app
+    from bodyscene.humans.compare import compare
+
+    stim, run, s, _ = world
+    out = tmp_path / "att.csv"
+    simulate_responses(stim, out, TARGET, participants=4, seed=5)
+    rows = list(csv.DictReader(out.open()))
+    fields = list(rows[0])
+    for p, passed in (("sim01", [True, True]), ("sim02", [True, False]), ("sim03", [False, False])):
+        for k, ok in enumerate(passed, start=1):
+            rows.append({**dict.fromkeys(fields, ""), "participant": p, "stimulus_id": f"attention-{k}",
+                         "label": "run", "response": "run" if ok else "jump", "kind": "attention"})  # fmt: skip
+    with out.open("w", newline="") as f:
+        w = csv.DictWriter(f, fields)
+        w.writeheader()
+        w.writerows(rows)
+    cmp = compare(out, run, n_boot=0, figures=False, out=tmp_path / "c.json")  # default: every check passed
+    ex = cmp["exclusions"]
+    assert [e["participant"] for e in ex["excluded"]] == ["sim02", "sim03"]
+    assert "passed 1 of 2 attention checks" in ex["excluded"][0]["reason"]
+    assert ex["participants_after"] == 2 and ex["without_attention_checks"] == 1  # sim04 had none: kept
+    assert cmp["provenance"]["participants"] == 2
+    assert set(cmp["models"]["domainnet"]["error_consistency"]["per_participant"]) == {"sim01", "sim04"}
+    cmp = compare(out, run, n_boot=0, figures=False, out=tmp_path / "c.json", min_attention=0.5)
+    assert [e["participant"] for e in cmp["exclusions"]["excluded"]] == ["sim03"]
+    # the config key, from the command line
+    res = CliRunner().invoke(app, ["compare", "--humans", str(out), "--run", str(run), "--out",
+                                   str(tmp_path / "d.json"), "--bootstrap", "0", "--set", "compare.min_attention=0"])
+    assert res.exit_code == 0, res.output
+    assert "4 of 4 participants kept" in res.output.replace("\n", " ")
