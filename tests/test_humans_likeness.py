@@ -107,7 +107,21 @@ def test_min_attention_excludes_and_lists_participants(world, tmp_path):
     cmp = compare(out, run, n_boot=0, figures=False, out=tmp_path / "c.json", min_attention=0.5)
     assert [e["participant"] for e in cmp["exclusions"]["excluded"]] == ["sim03"]
     # the config key, from the command line
-    res = CliRunner().invoke(app, ["compare", "--humans", str(out), "--run", str(run), "--out",
-                                   str(tmp_path / "d.json"), "--bootstrap", "0", "--set", "compare.min_attention=0"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--humans",
+            str(out),
+            "--run",
+            str(run),
+            "--out",
+            str(tmp_path / "d.json"),
+            "--bootstrap",
+            "0",
+            "--set",
+            "compare.min_attention=0",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "4 of 4 participants kept" in res.output.replace("\n", " ")

@@ -416,6 +416,26 @@ def compare(
 
 
 @app.command()
+def export(
+    run: Annotated[Path, typer.Option(help="run folder with scores.npz (from bodyscene evaluate)")],
+    out: Annotated[Path, typer.Option(help="folder for the raw-data CSVs (model-vs-human's raw-data/<name>/)")],
+    format_: Annotated[str, typer.Option("--format", help="model-vs-human")] = "model-vs-human",
+    humans: Annotated[Path | None, typer.Option(help="human responses CSV to export beside the models")] = None,
+    stimuli: Annotated[Path | None, typer.Option(help="stimulus set (default: results.json's)")] = None,
+    name: Annotated[str, typer.Option(help="experiment name in the file names (no '_')")] = "bodyscene",
+    head: Annotated[str, typer.Option(help="the output that answers (combined, body, background)")] = "combined",
+) -> None:
+    """Write humans and models as bethgelab/model-vs-human raw-data CSVs (one file per observer)."""
+    from bodyscene.humans.export import FORMATS, export_model_vs_human
+    from bodyscene.readout import check_name
+
+    check_name("--format", format_, FORMATS, "the raw-data CSVs of bethgelab/model-vs-human")
+    info = export_model_vs_human(run, out, humans=humans, stimuli=stimuli, experiment=name, head=head)
+    console.print(f"[green]wrote[/] {len(info['files'])} raw-data files ({len(info['participants'])} participants, "
+                  f"{len(info['models'])} models) to {out}", soft_wrap=True)  # fmt: skip
+
+
+@app.command()
 def experiment(
     name: Annotated[str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone, flow or leak")],
     config: Annotated[
