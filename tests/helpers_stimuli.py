@@ -23,19 +23,21 @@ def write_stimulus_set(
     clip_id: str = "{cls}_{split}{i:03d}",
     image: ImageMaker | None = None,
     mask_area: float = 0.2,
+    frames: dict[str, int] | None = None,
 ) -> Path:
-    """One frame per clip: for each class, `clips` [(split, how many)] in order; every condition's path and the mask
-    path follow `prepare`'s layout (COND/SPLIT/CLASS/ID.png); `image` writes the files (default: none)."""
+    """For each class, `clips` [(split, how many)] in order, `frames[split]` frames per clip (default one); every
+    condition's path and the mask path follow `prepare`'s layout (COND/SPLIT/CLASS/ID.png); `image` writes the
+    files (default: none)."""
     stim.mkdir(parents=True, exist_ok=True)
     (stim / "classes.txt").write_text("\n".join(classes) + "\n")
     rows = []
     for label, cls in enumerate(classes):
         for split, n in clips:
-            for i in range(n):
+            for i, f in ((i, f) for i in range(n) for f in range((frames or {}).get(split, 1))):
                 clip = clip_id.format(cls=cls, split=split, i=i)
-                sid = f"{clip}_f0000"
+                sid = f"{clip}_f{f:04d}"
                 row: dict[str, Any] = {"stimulus_id": sid, "clip_id": clip, "class": cls, "label": label}
-                row |= {"split": split, "frame_index": 0, "mask": f"masks/{split}/{cls}/{sid}.png"}
+                row |= {"split": split, "frame_index": f, "mask": f"masks/{split}/{cls}/{sid}.png"}
                 row |= {c: f"{c}/{split}/{cls}/{sid}.png" for c in CONDITIONS}
                 row |= {"mask_area": mask_area, "persons": 1, "residual_person": 0.0, "status": "ok"}
                 for key in (*CONDITIONS, "mask"):

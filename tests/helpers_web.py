@@ -23,21 +23,27 @@ CLASSES = ("clap", "jump", "run", "wave")
 MANIFEST_FIELDS = list(MANIFEST_COLUMNS)
 
 
-def make_stimulus_set(root: Path, test_clips: int = 3, train_clips: int = 1, size: int = 64) -> Path:
-    """4 classes x `test_clips` test clips (+ train clips for practice), one frame each, all 3 conditions."""
+def make_stimulus_set(
+    root: Path, test_clips: int = 3, train_clips: int = 1, size: int = 64, frames: int = 1,
+    classes: tuple[str, ...] = CLASSES, train_frames: int = 1,
+) -> Path:
+    """`classes` x `test_clips` test clips (+ train clips for practice), `frames` frames per test clip and
+    `train_frames` per train clip (the person's box moves right frame by frame), all 3 conditions."""
 
     def drawn(key: str, row: dict, k: int) -> np.ndarray | None:
         if key == "mask":
             return None
-        colour = np.array([40 * row["label"] + 30, 50 * k + 40, 200 - 40 * row["label"]], np.uint8)
+        label, f = row["label"], row["frame_index"]
+        colour = np.array([(40 * label + 30) % 256, 50 * k + 40, (200 - 40 * label) % 256], np.uint8)
         frame = np.zeros((size, size, 3), np.uint8) + colour
         mask = np.zeros((size, size), np.uint8)
-        cv2.rectangle(mask, (20, 10), (40, 60), 255, -1)
+        cv2.rectangle(mask, (20 + 4 * f, 10), (40 + 4 * f, 60), 255, -1)
         body = np.where(mask[..., None] > 0, 255 - frame, 0).astype(np.uint8)
         return {"original": np.where(mask[..., None] > 0, body, frame), "body": body, "background": frame}[key]
 
     clips = [("test", test_clips), ("train", train_clips)]
-    return write_stimulus_set(root, CLASSES, clips, clip_id="{cls}_{split}{i}", image=drawn, mask_area=0.15)
+    return write_stimulus_set(root, classes, clips, clip_id="{cls}_{split}{i}", image=drawn, mask_area=0.15,
+                              frames={"test": frames, "train": train_frames})  # fmt: skip
 
 
 def need_jspsych() -> Path:
@@ -47,11 +53,11 @@ def need_jspsych() -> Path:
     return modules
 
 
-def build(tmp: Path, **settings: Any) -> tuple[Path, dict[str, Any]]:
+def build(tmp: Path, stim_options: dict[str, Any] | None = None, **settings: Any) -> tuple[Path, dict[str, Any]]:
     """A built experiment folder (3 participants by default) and its design."""
     need_jspsych()
-    stim = make_stimulus_set(tmp / "stim")
-    cfg = ExperimentConfig(**{"participants": 3, "practice": 2, "attention_checks": 1, **settings})
+    stim = make_stimulus_set(tmp / "stim", **(stim_options or {}))
+    cfg = ExperimentConfig(**{"participants": 3, "practice": 2, "attention_checks": 1, "unit": "frame", **settings})
     out = tmp / "experiment"
     build_experiment(stim, out, cfg)
     LAST_FOLDER["folder"] = out

@@ -165,3 +165,13 @@ def test_simulated_clip_trials_offer_two_choices_and_wrong_answers_are_foils(wor
             hits.append(pick == r["label"])
         assert cmp["models"][model]["body"]["accuracy"] == pytest.approx(np.mean(hits))
         assert cmp["models"][model]["body"]["chance"] == pytest.approx(0.5)
+
+
+def test_clip_design_refuses_clips_with_too_few_frames(tmp_path):
+    from bodyscene.humans.experiment import ExperimentConfig, build_experiment
+
+    stim = make_stimulus_set(tmp_path / "stim")  # one frame per clip, as `prepare` samples by default
+    with pytest.raises(BodySceneError, match=r"has 1 sampled frame\(s\), fewer than --clip-min-frames 4.*"
+                       r"--eval-frames-per-clip all.*--unit frame"):  # fmt: skip
+        build_experiment(stim, tmp_path / "exp", ExperimentConfig(unit="clip"))
+    assert not (tmp_path / "exp").exists()

@@ -197,3 +197,82 @@ def test_time_limit_hides_the_image_and_page_works_offline(browser, tmp_path):
     assert errors == []
     page.close()
     shutil.rmtree(folder)
+
+
+SIX = ("clap", "jump", "run", "wave", "kick", "wave_hands")
+
+
+def test_clip_trials_play_and_five_choices_reach_compare(browser, tmp_path):
+    """A scripted participant watches clip trials (VP9 WebM) and answers 5-AFC; collect keeps the choices; compare
+    scores models by their argmax over the same five options on the clip's mean logits."""
+    folder, design = build(
+        tmp_path, stim_options={"frames": 4, "classes": SIX, "test_clips": 1}, unit="clip", choices=5,
+        participants=2, practice=1, attention_checks=1,
+    )  # fmt: skip
+    plist = design["participants"][0]
+    clip_trials = [t for t in plist["trials"] if t["kind"] == "stimulus"]
+    assert len(clip_trials) == 6 and all(t["unit"] == "clip" and t["video"].endswith(".webm") for t in clip_trials)
+    assert design["clip_format"] == {"codec": "VP9", "container": "WebM", "fps": 8.0}
+    with running_server(folder) as url:
+        page, errors = _page(browser)
+        page.goto(f"{url}/index.html?token={token_of(folder, '1')}")
+        page.click("#bs-consent")
+        page.click("#jspsych-instructions-next")
+        page.click("#jspsych-instructions-next")
+        for t in design["practice"]:
+            page.click(f'button[data-label="{t["label"]}"]')
+            page.click("#bs-continue")
+        page.click("#bs-start")
+        shot = None
+        for t in plist["trials"]:
+            if t["kind"] == "attention":
+                page.click(f'button[data-label="{t["target"]}"]')
+                continue
+            video = page.wait_for_selector(f'video[data-stimulus="{t["stimulus_id"]}"]')
+            page.wait_for_function("v => v.currentTime > 0", arg=video)  # the clip really plays
+            painted = video.evaluate(
+                """v => { const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight;
+                          const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+                          const d = g.getImageData(0, 0, c.width, c.height).data; let s = 0;
+                          for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2];
+                          return [c.width, s]; }"""
+            )
+            assert painted[0] == 64 and painted[1] > 0  # a decoded frame, not an empty element
+            assert page.locator(".bs-choice").count() == 5
+            if shot is None:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                shot = ARTIFACTS / "web-clip-trial.png"
+                page.screenshot(path=str(shot))
+                print(f"\nscreenshot of a clip trial: {shot}")
+            answer = t["choices"][t["trial"] % 5]
+            page.click(f'button[data-label="{answer}"]')
+        page.wait_for_selector('#bs-upload-status[data-state="saved"]')
+        page.close()
+    assert errors == [] and shot.stat().st_size > 1000
+    merged = collect(folder, tmp_path / "humans.csv")["out"]
+    rows = [r for r in csv.DictReader(io.StringIO(Path(merged).read_text())) if r["kind"] == "stimulus"]
+    assert len(rows) == 6 and all(r["unit"] == "clip" and len(r["choices"].split("|")) == 5 for r in rows)
+    # compare: the model's answer is its argmax over the trial's five options on the clip's mean logits
+    run = tmp_path / "run"
+    stim = folder.parent / "stim"
+    predictions = [
+        {"model": "toy", "condition": c, "stimulus_id": sid, "label": s["label"], "predicted": s["label"]}
+        for sid, s in sorted(design["stimuli"].items()) for c in CONDITIONS
+    ]  # fmt: skip
+    write_csv(run / "predictions.csv", predictions, list(predictions[0]))
+    write_scores(run, stim, predictions)
+    from bodyscene.humans.compare import compare
+    from bodyscene.readout import Scores
+
+    cmp = compare(merged, run, stimuli=stim, n_boot=0, figures=False)
+    scores = Scores.load(run / "scores.npz")
+    for c in CONDITIONS:
+        hits = []
+        for r in (r for r in rows if r["condition"] == c):
+            logits = scores.item_logits("toy", "combined", c, r["stimulus_id"], "clip")
+            options = r["choices"].split("|")
+            hits.append(
+                options[int(max(range(5), key=lambda i: logits[scores.classes.index(options[i])]))] == r["label"]
+            )
+        assert cmp["models"]["toy"][c]["accuracy"] == sum(hits) / len(hits)
+        assert cmp["humans"][c]["chance"] == 0.2

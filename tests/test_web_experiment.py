@@ -67,7 +67,7 @@ def test_missing_images_are_skipped_and_recorded(tmp_path):
     need_jspsych()
     stim = make_stimulus_set(tmp_path / "stim")
     (stim / "body/test/run/run_test1_f0000.png").unlink()
-    summary = build_experiment(stim, tmp_path / "exp", ExperimentConfig(participants=3))
+    summary = build_experiment(stim, tmp_path / "exp", ExperimentConfig(participants=3, unit="frame"))
     assert summary["skipped"] == 1
     skipped = read_csv(tmp_path / "exp" / "skipped.csv")
     assert skipped[0]["stimulus_id"] == "run_test1_f0000" and "image missing" in skipped[0]["reason"]
@@ -82,12 +82,12 @@ def test_manifest_path_outside_the_set_is_refused(tmp_path):
     rows[0]["body"] = "../../etc/passwd"
     write_csv(stim / "manifest.csv", rows, MANIFEST_FIELDS)
     with pytest.raises(BodySceneError, match=r"manifest.csv:2: image path"):
-        build_experiment(stim, tmp_path / "exp", ExperimentConfig())
+        build_experiment(stim, tmp_path / "exp", ExperimentConfig(unit="frame"))
 
 
 def test_cli_without_jspsych_fails_with_one_line(tmp_path):
     stim = make_stimulus_set(tmp_path / "stim")
-    res = cli("human-experiment", "--stimuli", str(stim), "--out", str(tmp_path / "exp"),
+    res = cli("human-experiment", "--stimuli", str(stim), "--out", str(tmp_path / "exp"), "--unit", "frame",
               env={"BODYSCENE_WEB_MODULES": str(tmp_path / "empty")})  # fmt: skip
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "run `make install` (needs npm)" in res.stderr
@@ -98,7 +98,7 @@ def test_cli_builds_then_collects(tmp_path):
     need_jspsych()
     stim = make_stimulus_set(tmp_path / "stim")
     out = tmp_path / "exp"
-    res = cli("human-experiment", "--stimuli", str(stim), "--out", str(out), "--participants", "6",
+    res = cli("human-experiment", "--stimuli", str(stim), "--out", str(out), "--unit", "frame", "--participants", "6",
               "--participants-design", "full", "--attention-checks", "0")  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "6 participants x 36 trials" in res.stderr

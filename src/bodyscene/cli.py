@@ -249,6 +249,16 @@ def human_experiment(
     image_height: Annotated[int, typer.Option(help="displayed image height in pixels")] = 320,
     consent: Annotated[Path | None, typer.Option(help="HTML file replacing the generic consent text")] = None,
     seed: Annotated[int, typer.Option(help="design seed (each participant's seed derives from it)")] = 0,
+    unit: Annotated[str, typer.Option(help="clip: a trial plays a whole test clip (the paper's); frame: a still")] = (
+        "clip"
+    ),
+    clip_min_frames: Annotated[int, typer.Option(help="refuse clips with fewer sampled frames")] = 4,
+    clip_fps: Annotated[float, typer.Option(help="frames per second of the encoded clips")] = 8.0,
+    clip_loop: Annotated[bool, typer.Option(help="loop each clip until the answer (default: play once)")] = False,
+    clip_max_ms: Annotated[int | None, typer.Option(help="stop and hide a clip after this many ms")] = None,
+    answer_ends_clip: Annotated[
+        bool, typer.Option(help="answers may come during the clip (--no-answer-ends-clip: buttons wait for its end)")
+    ] = True,
 ) -> None:
     """Write a self-contained jsPsych experiment (counterbalanced conditions) for human observers."""
     from bodyscene.config import validate
@@ -267,6 +277,12 @@ def human_experiment(
         clips_per_class=clips_per_class,
         image_height=image_height,
         seed=seed,
+        unit=unit,
+        clip_min_frames=clip_min_frames,
+        clip_fps=clip_fps,
+        clip_loop=clip_loop,
+        clip_max_ms=clip_max_ms,
+        answer_ends_clip=answer_ends_clip,
         classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
         consent_html=consent.read_text(encoding="utf-8") if consent else None,
     )
@@ -274,7 +290,7 @@ def human_experiment(
     s = build_experiment(stimuli, out, cfg)
     console.print(
         f"[green]wrote[/] {out}: {s['participants']} participants x {s['trials']} trials "
-        f"(+{s['practice']} practice), {s['images']} images, {s['skipped']} stimuli skipped; "
+        f"(+{s['practice']} practice), {s['images']} images, {s['videos']} clips, {s['skipped']} stimuli skipped; "
         f"run `bodyscene serve-experiment {out}`",
         soft_wrap=True,
     )

@@ -165,3 +165,30 @@ def write_video(
             container.mux(packet)
     tmp.replace(path)
     return path
+
+
+def write_webm(path: str | Path, frames: Sequence[np.ndarray], fps: float = 8.0, crf: int = 20) -> Path:
+    """Write RGB uint8 frames as a VP9 WebM (yuv420p): the browser experiment's clips. Debian's chromium (and
+    every current browser) plays VP9/WebM without proprietary codecs; H.264 it may not. Odd sizes are padded
+    by one black row/column (yuv420p needs even ones). Written to a temporary name, then renamed."""
+    from fractions import Fraction
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.webm")
+    h, w = frames[0].shape[:2]
+    H, W = h + h % 2, w + w % 2
+    with av.open(str(tmp), mode="w", format="webm") as container:
+        stream = container.add_stream("libvpx-vp9", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height = W, H
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8"}
+        for arr in frames:
+            padded = np.zeros((H, W, 3), np.uint8)
+            padded[:h, :w] = arr[..., :3]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(padded, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    tmp.replace(path)
+    return path

@@ -65,7 +65,17 @@ class ExperimentConfig(StrictModel):
     practice: int = Field(3, ge=0, description="practice trials with feedback (original frames)")
     attention_checks: int = Field(2, ge=0, description="'please click X' trials spread among the trials")
     clips_per_class: int | None = Field(None, ge=1, description="clips per class to use; None: all")
-    image_height: int = Field(320, ge=32, le=4000, description="displayed image height in pixels")
+    image_height: int = Field(320, ge=32, le=4000, description="displayed image (and clip) height in pixels")
+    unit: Literal["clip", "frame"] = Field(
+        "clip", description="clip: a trial plays a whole test clip (the paper's); frame: one still frame per trial"
+    )
+    clip_min_frames: int = Field(4, ge=2, description="clips with fewer sampled frames are refused (unit clip)")
+    clip_fps: float = Field(8.0, gt=0, le=120, description="frames per second the clips are encoded and played at")
+    clip_loop: bool = Field(False, description="loop the clip until the answer (False: play it once)")
+    clip_max_ms: int | None = Field(None, ge=1, description="stop and hide the clip after this long; None: no limit")
+    answer_ends_clip: bool = Field(
+        True, description="True: an answer may come any time and ends the clip; False: the buttons wait for its end"
+    )
     seed: int = 0
     consent_html: str | None = Field(None, description="consent page HTML; None: the template's generic text")
 
@@ -122,15 +132,24 @@ def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip]
             skipped.append({"stimulus_id": row["stimulus_id"], "reason": f"image missing: {missing[0]}"})
             continue
         key = (row["split"], row["clip_id"])
-        frames[key].append({"stimulus_id": row["stimulus_id"], **paths})
+        order = int(row["frame_index"]) if (row.get("frame_index") or "").strip().isdigit() else len(frames[key])
+        frames[key].append({"stimulus_id": row["stimulus_id"], "order": order, **paths})
         meta[key] = (row["class"], row["split"])
     main, other = [], []
     for key in sorted(frames, key=lambda k: (classes.index(meta[k][0]), k[1])):
         label, split = meta[key]
-        clip = Clip(key[1], label, classes.index(label), tuple(frames[key]))
+        ordered = sorted(frames[key], key=lambda f: f.pop("order"))
+        clip = Clip(key[1], label, classes.index(label), tuple(ordered))
         (main if split == cfg.split else other).append(clip)
     if not main:
         raise BodySceneError(f"{manifest}: no usable '{cfg.split}' rows for the chosen classes; check --split")
+    short = [c for c in main if len(c.frames) < cfg.clip_min_frames]
+    if cfg.unit == "clip" and short:
+        raise BodySceneError(
+            f"{manifest}: clip {short[0].clip_id} has {len(short[0].frames)} sampled frame(s), fewer than "
+            f"--clip-min-frames {cfg.clip_min_frames} ({len(short)} such clips); rerun `bodyscene prepare` with "
+            "--eval-frames-per-clip all (or a larger number) so test clips keep their frames, or use --unit frame"
+        )
     return classes, main, other, skipped
 
 
@@ -149,6 +168,33 @@ def pick_clips(clips: list[Clip], cfg: ExperimentConfig) -> tuple[list[Clip], li
     return [c for c in clips if c.clip_id in used], [c for c in clips if c.clip_id not in used]
 
 
+def encode_clips(stim: Path, out: Path, trials: list[dict[str, Any]], fps: float) -> int:
+    """Each clip trial's frames (in its condition) as one VP9 WebM, encoded once per (clip, condition) under
+    out/stimuli/clips/<condition>/<clip_id>.webm; the trial's `frames` list becomes its `video` path."""
+    import cv2
+
+    from bodyscene.data.video import write_webm
+
+    done: dict[tuple[str, str], str] = {}
+    for t in trials:
+        if t.get("unit") != "clip":
+            continue
+        key = (t["condition"], t["stimulus_id"])
+        if key not in done:
+            rel = f"stimuli/clips/{key[0]}/{key[1]}.webm"
+            frames = []
+            for p in t["frames"]:
+                img = cv2.imread(str(stim / p), cv2.IMREAD_COLOR)
+                if img is None:
+                    raise BodySceneError(f"{stim / p}: not a readable image; rerun `bodyscene prepare`")
+                frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            write_webm(out / rel, frames, fps)
+            done[key] = rel
+        t["video"] = done[key]
+        t["n_frames"] = len(t.pop("frames"))
+    return len(done)
+
+
 def practice_trials(pool: list[Clip], classes: list[str], cfg: ExperimentConfig) -> list[dict[str, Any]]:
     """Original frames from clips the main trials never show, one class after another, with feedback."""
     rng = np.random.default_rng(cfg.seed + 1)
@@ -158,17 +204,16 @@ def practice_trials(pool: list[Clip], classes: list[str], cfg: ExperimentConfig)
     longest = max((len(g) for g in by_class.values()), default=0)
     order = [g[i] for i in range(longest) for g in by_class.values() if i < len(g)]  # one class after another
     n_choices = resolve_choices(cfg.choices, len(classes))
-    return [
-        {
-            "kind": "practice",
-            "unit": "frame",
-            "stimulus_id": clip.frames[0]["stimulus_id"],
-            "label": clip.label,
-            "image": clip.frames[0]["original"],
-            "choices": choice_set(clip.label, classes, n_choices, rng),
-        }
-        for clip in order[: cfg.practice]
-    ]
+    trials = []
+    for clip in order[: cfg.practice]:  # a clip where it has the frames for one (unit clip), else a still frame
+        options = choice_set(clip.label, classes, n_choices, rng)
+        if cfg.unit == "clip" and len(clip.frames) >= cfg.clip_min_frames:
+            shown = {"unit": "clip", "stimulus_id": clip.clip_id, "condition": "original",
+                     "frames": [f["original"] for f in clip.frames]}  # fmt: skip
+        else:
+            shown = {"unit": "frame", "stimulus_id": clip.frames[0]["stimulus_id"], "image": clip.frames[0]["original"]}
+        trials.append({"kind": "practice", **shown, "label": clip.label, "choices": options})
+    return trials
 
 
 def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path | None = None) -> dict[str, Any]:
@@ -181,12 +226,15 @@ def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path
     check_jspsych(modules)
     clips, unused = pick_clips(clips, cfg)
     n_choices = resolve_choices(cfg.choices, len(classes))
-    lists = build_design(clips, classes, cfg.participants, cfg.design, n_choices, cfg.attention_checks, cfg.seed)
+    lists = build_design(
+        clips, classes, cfg.participants, cfg.design, n_choices, cfg.attention_checks, cfg.seed, cfg.unit
+    )
     # practice never shows a main-trial clip: other splits first, else the clips left out by clips_per_class
     practice = practice_trials(others or unused, classes, cfg)
+    videos = encode_clips(stim, out, [t for lst in lists for t in lst["trials"]] + practice, cfg.clip_fps)
 
-    images = {t["image"] for lst in lists for t in lst["trials"] if t["kind"] == "stimulus"}
-    images |= {t["image"] for t in practice}
+    images = {t["image"] for lst in lists for t in lst["trials"] if "image" in t}
+    images |= {t["image"] for t in practice if "image" in t}
     for rel in sorted(images):
         atomic_write_bytes(out / "stimuli" / rel, (stim / rel).read_bytes())
     for trial in [t for lst in lists for t in lst["trials"] if "image" in t] + practice:
@@ -204,6 +252,7 @@ def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path
     atomic_write_text(out / "lib" / "VERSIONS.txt", "\n".join(sorted(set(versions))) + "\n")
 
     stimuli = {f["stimulus_id"]: {"clip_id": c.clip_id, "label": c.label} for c in clips for f in c.frames}
+    clip_table = {c.clip_id: {"label": c.label, "frames": len(c.frames)} for c in clips} if cfg.unit == "clip" else {}
     design = {
         "format": DESIGN_FORMAT,
         "stimulus_set": str(stim),
@@ -215,6 +264,8 @@ def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path
         "fields": list(FIELDS),
         "practice": practice,
         "stimuli": stimuli,
+        "clips": clip_table,
+        "clip_format": {"codec": "VP9", "container": "WebM", "fps": cfg.clip_fps} if videos else None,
         "participants": lists,
     }
     write_json(out / "design.json", design)
@@ -228,5 +279,6 @@ def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path
         "trials": per[0],
         "practice": len(practice),
         "images": len(images),
+        "videos": videos,
         "skipped": len(skipped),
     }

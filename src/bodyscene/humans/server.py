@@ -77,11 +77,11 @@ def escape_log(text: str) -> str:
 
 
 def allowed_files(root: Path, experiment: Experiment) -> dict[str, Path]:
-    """URL path -> file: the page, jsPsych, and the images the design shows. Nothing else is ever served."""
+    """URL path -> file: the page, jsPsych, and the images and clips the design shows. Nothing else is served."""
     names = [*TEMPLATE_FILES, *(f"lib/{p.name}" for p in (root / "lib").glob("*") if p.is_file())]
     design = experiment.design
-    names += [t["image"] for lst in design["participants"] for t in lst["trials"] if "image" in t]
-    names += [t["image"] for t in design["practice"]]
+    shown = [t for lst in design["participants"] for t in lst["trials"]] + design["practice"]
+    names += [t[key] for t in shown for key in ("image", "video") if key in t]  # stills and clips (WebM)
     files = {}
     for name in names:
         path = (root / name).resolve()

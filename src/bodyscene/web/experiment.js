@@ -87,6 +87,55 @@ function showError(html) {
   const name = (c) => design.display_names[c] || c;
   const choiceButton = (choice) =>
     `<button class="jspsych-btn bs-choice" data-label="${escapeHtml(choice)}">${escapeHtml(name(choice))}</button>`;
+  /* One trial showing t: a still image (image-button-response), or a clip (a <video> in html-button-response):
+     muted, played once or looped (settings.clip_loop), hidden after settings.clip_max_ms, and with
+     answer_ends_clip false the buttons wait until the clip has ended. */
+  const showing = (t, prompt, data, onFinish) => {
+    if (t.unit !== "clip")
+      return {
+        type: jsPsychImageButtonResponse,
+        stimulus: t.image,
+        choices: t.choices,
+        button_html: choiceButton,
+        stimulus_height: settings.image_height,
+        render_on_canvas: false,
+        stimulus_duration: settings.time_limit_ms,
+        prompt,
+        data,
+        on_finish: onFinish,
+      };
+    const loop = settings.clip_loop ? " loop" : "";
+    return {
+      type: jsPsychHtmlButtonResponse,
+      stimulus: `<video class="bs-video" src="${escapeHtml(t.video)}" height="${settings.image_height}" muted
+                 autoplay playsinline preload="auto" data-stimulus="${escapeHtml(t.stimulus_id)}"${loop}></video>`,
+      choices: t.choices,
+      button_html: choiceButton,
+      prompt,
+      data,
+      on_load: () => {
+        const video = document.querySelector("video.bs-video");
+        video.muted = true;
+        video.play().catch(() => {});
+        const limit = settings.clip_max_ms || settings.time_limit_ms;
+        const stop = () => {
+          video.pause();
+          video.style.visibility = "hidden";
+          video.dataset.state = "stopped";
+        };
+        if (limit) setTimeout(stop, limit);
+        if (!settings.answer_ends_clip) {
+          const buttons = document.querySelectorAll(".bs-choice");
+          buttons.forEach((b) => (b.disabled = true));
+          const release = () => buttons.forEach((b) => (b.disabled = false));
+          video.addEventListener("ended", release);
+          if (limit) setTimeout(release, limit);
+        }
+        video.addEventListener("ended", () => (video.dataset.state = "ended"));
+      },
+      on_finish: onFinish,
+    };
+  };
   const mainTotal = list.trials.length;
   let mainDone = 0;
 
@@ -119,13 +168,14 @@ function showError(html) {
   const timeline = [];
   timeline.push({
     type: jsPsychPreload,
-    images: [...design.practice.map((t) => t.image), ...list.trials.filter((t) => t.image).map((t) => t.image)],
+    images: [...design.practice.filter((t) => t.image).map((t) => t.image), ...list.trials.filter((t) => t.image).map((t) => t.image)],
     message: "<p>Loading images…</p>",
   });
   const consent =
     settings.consent_html ||
     `<div class="bs-text"><h2>Action recognition study</h2>
-     <p>You will see photographs of people performing actions and choose which action each one shows.
+     <p>You will see ${list.trials.some((t) => t.unit === "clip") ? "short video clips" : "photographs"} of people
+     performing actions and choose which action each one shows.
      Some images show only the person (the rest is black); others show only the scene, with the person removed.
      It takes about ${Math.max(1, Math.round((mainTotal * 4) / 60))} minutes.</p>
      <p>Taking part is voluntary; you may stop at any time by closing this page. We record your answers and
@@ -144,7 +194,7 @@ function showError(html) {
   timeline.push({
     type: jsPsychInstructions,
     pages: [
-      `<div class="bs-text"><h2>Instructions</h2><p>In each trial you see one image. Click the button with the
+      `<div class="bs-text"><h2>Instructions</h2><p>In each trial you see ${list.trials.some((t) => t.unit === "clip") ? "one short clip" : "one image"}. Click the button with the
        action the person is performing (or, when the person has been removed, was most likely performing).</p>
        <p>${timing} There is no time pressure on the answer, but go with your first impression.</p></div>`,
       `<div class="bs-text"><p>Now and then a screen asks you to click a particular button: please do exactly
@@ -159,20 +209,16 @@ function showError(html) {
   });
 
   for (const t of design.practice) {
-    timeline.push({
-      type: jsPsychImageButtonResponse,
-      stimulus: t.image,
-      choices: t.choices,
-      button_html: choiceButton,
-      stimulus_height: settings.image_height,
-      render_on_canvas: false,
-      stimulus_duration: settings.time_limit_ms,
-      prompt: `<p class="bs-question">Practice: which action is this?</p>`,
-      data: { bs_kind: "practice", stimulus_id: t.stimulus_id, label: t.label, bs_choices: t.choices, bs_unit: t.unit || "frame" },
-      on_finish: (data) => {
-        data.bs_response = t.choices[data.response];
-      },
-    });
+    timeline.push(
+      showing(
+        t,
+        `<p class="bs-question">Practice: which action is this?</p>`,
+        { bs_kind: "practice", stimulus_id: t.stimulus_id, label: t.label, bs_choices: t.choices, bs_unit: t.unit || "frame" },
+        (data) => {
+          data.bs_response = t.choices[data.response];
+        }
+      )
+    );
     timeline.push({
       type: jsPsychHtmlButtonResponse,
       stimulus: () => {
@@ -211,29 +257,25 @@ function showError(html) {
       });
       continue;
     }
-    timeline.push({
-      type: jsPsychImageButtonResponse,
-      stimulus: t.image,
-      choices: t.choices,
-      button_html: choiceButton,
-      stimulus_height: settings.image_height,
-      render_on_canvas: false,
-      stimulus_duration: settings.time_limit_ms,
-      prompt: `<p class="bs-question">Which action is this?</p>`,
-      data: {
-        bs_kind: "stimulus",
-        stimulus_id: t.stimulus_id,
-        condition: t.condition,
-        label: t.label,
-        trial: t.trial,
-        bs_choices: t.choices,
-        bs_unit: t.unit || "frame",
-      },
-      on_finish: (data) => {
-        data.bs_response = t.choices[data.response];
-        stepProgress();
-      },
-    });
+    timeline.push(
+      showing(
+        t,
+        `<p class="bs-question">Which action is this?</p>`,
+        {
+          bs_kind: "stimulus",
+          stimulus_id: t.stimulus_id,
+          condition: t.condition,
+          label: t.label,
+          trial: t.trial,
+          bs_choices: t.choices,
+          bs_unit: t.unit || "frame",
+        },
+        (data) => {
+          data.bs_response = t.choices[data.response];
+          stepProgress();
+        }
+      )
+    );
   }
   jsPsych.run(timeline);
 })();
