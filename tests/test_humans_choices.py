@@ -116,7 +116,9 @@ def test_downloaded_csv_without_choices_is_skipped_with_the_fix_then_filled(serv
     old = ["participant", "stimulus_id", "condition", "label", "response", "rt_ms", "trial"]
     rows = [{k: r[k] for k in old} for r in valid_submission(design, "2")["rows"]]
     write_csv(folder / "responses" / "download-p2.csv", rows, old)
-    with pytest.raises(BodySceneError, match="none of the 1 files"):
+    with pytest.raises(
+        BodySceneError, match=r"none of the 1 files .*download-p2.csv: no .choices. column.*--choices-from-design"
+    ):
         collect(folder, tmp_path / "m.csv")
     write_csv(folder / "responses" / "ok-p1.csv", valid_submission(design, "1")["rows"], FIELDS)
     summary = collect(folder, tmp_path / "m.csv")

@@ -155,7 +155,9 @@ def collect(folder: Path, out: Path | None = None, choices_from_design: bool = F
         participants |= who
         merged.extend(rows)
     if not merged:
-        raise BodySceneError(f"{responses}: none of the {len(files)} files is a valid humans CSV ({skipped[0][1]})")
+        raise BodySceneError(
+            f"{responses}: none of the {len(files)} files is a valid humans CSV ({skipped[0][0]}: {skipped[0][1]})"
+        )
     write_csv(out, merged, FIELDS, escape_formulas=True)
     incomplete = responses / "incomplete"
     return {
