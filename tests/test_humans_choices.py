@@ -177,3 +177,10 @@ def test_clip_design_refuses_clips_with_too_few_frames(tmp_path):
                        r"--eval-frames-per-clip all.*--unit frame"):  # fmt: skip
         build_experiment(stim, tmp_path / "exp", ExperimentConfig(unit="clip"))
     assert not (tmp_path / "exp").exists()
+
+
+def test_clip_practice_plays_a_clip_when_the_practice_clip_has_the_frames(tmp_path):
+    folder, design = build(tmp_path, stim_options={"frames": 4, "train_frames": 4}, unit="clip", practice=2)
+    assert [t["unit"] for t in design["practice"]] == ["clip", "clip"]
+    for t in design["practice"] + [t for t in design["participants"][0]["trials"] if t["kind"] == "stimulus"]:
+        assert (folder / t["video"]).read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # an EBML (WebM) file

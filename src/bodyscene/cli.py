@@ -403,6 +403,9 @@ def compare(
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.3f}"
 
+    def fmt_p(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2g}"
+
     table = Table()
     for column in ("observer", *CONDITIONS, "error consistency", "observed cons.", "pattern r", "sq. acc. diff"):
         table.add_column(column)
@@ -422,7 +425,7 @@ def compare(
         for r in rows:
             ci = ", ".join(fmt(x) for x in r["ci95"])
             likeness.add_row(r["metric"], f"{r['a']} - {r['b']}", f"{fmt(r['mean_difference'])} [{ci}]",
-                             fmt(r["p"]), fmt(r["p_holm"]), r["closer"] or "neither")  # fmt: skip
+                             fmt_p(r["p"]), fmt_p(r["p_holm"]), r["closer"] or "neither")  # fmt: skip
     Console().print(likeness)
     ex = result["exclusions"]
     for e in ex["excluded"]:

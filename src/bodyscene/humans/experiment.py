@@ -237,7 +237,7 @@ def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path
     images |= {t["image"] for t in practice if "image" in t}
     for rel in sorted(images):
         atomic_write_bytes(out / "stimuli" / rel, (stim / rel).read_bytes())
-    for trial in [t for lst in lists for t in lst["trials"] if "image" in t] + practice:
+    for trial in [t for t in [*(t for lst in lists for t in lst["trials"]), *practice] if "image" in t]:
         trial["image"] = f"stimuli/{trial['image']}"
 
     template = resources.files("bodyscene") / "web"
