@@ -24,8 +24,13 @@ MANIFEST_FIELDS = list(MANIFEST_COLUMNS)
 
 
 def make_stimulus_set(
-    root: Path, test_clips: int = 3, train_clips: int = 1, size: int = 64, frames: int = 1,
-    classes: tuple[str, ...] = CLASSES, train_frames: int = 1,
+    root: Path,
+    test_clips: int = 3,
+    train_clips: int = 1,
+    size: int = 64,
+    frames: int = 1,
+    classes: tuple[str, ...] = CLASSES,
+    train_frames: int = 1,
 ) -> Path:
     """`classes` x `test_clips` test clips (+ train clips for practice), `frames` frames per test clip and
     `train_frames` per train clip (the person's box moves right frame by frame), all 3 conditions."""

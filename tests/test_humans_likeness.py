@@ -8,11 +8,10 @@ import math
 import numpy as np
 import pytest
 
+from bodyscene.analysis import nanmean, paired_model_differences
 from bodyscene.humans.compare import model_answers, per_participant_agreement
-from bodyscene.humans.metrics import nanmean
 from bodyscene.humans.responses import load_responses, load_stimulus_set
 from bodyscene.humans.simulate import simulate_responses
-from bodyscene.humans.stats import paired_model_differences
 from bodyscene.readout import Scores
 from helpers_humans import make_run, make_stimuli
 
