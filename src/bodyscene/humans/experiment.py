@@ -1,7 +1,8 @@
 """`bodyscene human-experiment`: turn a stimulus set into a self-contained jsPsych experiment folder.
 
 The folder holds the page (index.html, experiment.js, style.css from the package's `web/` template),
-jsPsych and its plugins (copied from `web/node_modules`, which `make install` fills with `npm ci`; no CDN),
+jsPsych and its plugins (from the package's own copy, which the wheel carries, or, in a checkout, from
+`web/node_modules`, which `make install` fills with `npm ci`; no CDN),
 the stimulus images it uses, and `design.json` (+ the same as `design.js`, so the page also runs from
 file://): one counterbalanced, shuffled trial list per participant (see `experiment_design.py`).
 `bodyscene serve-experiment` serves it.
@@ -81,16 +82,27 @@ class ExperimentConfig(StrictModel):
 
 
 def jspsych_dir() -> Path:
-    """Where `npm ci --prefix web` put jsPsych: $BODYSCENE_WEB_MODULES or <repository>/web/node_modules."""
+    """Where jsPsych is: $BODYSCENE_WEB_MODULES, else the copy inside the installed package (setup.py puts it in
+    the wheel), else a checkout's <repository>/web/node_modules (`npm ci --prefix web`)."""
     env = os.environ.get("BODYSCENE_WEB_MODULES")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "web" / "node_modules"
+    if env:
+        return Path(env)
+    packaged = Path(__file__).resolve().parents[1] / "web" / "node_modules"
+    if _complete(packaged):
+        return packaged
+    return Path(__file__).resolve().parents[3] / "web" / "node_modules"
+
+
+def _complete(modules: Path) -> bool:
+    return all((modules / rel).is_file() for rel in JSPSYCH_FILES)
 
 
 def check_jspsych(modules: Path) -> None:
     missing = [rel for rel in JSPSYCH_FILES if not (modules / rel).is_file()]
     if missing:
         raise BodySceneError(
-            f"{modules / missing[0]}: jsPsych files not found; run `make install` (needs npm) to install them"
+            f"{modules / missing[0]}: jsPsych files not found; in a checkout run `make install` (needs npm), "
+            "or install the bodyscene wheel, which carries them"
         )
 
 

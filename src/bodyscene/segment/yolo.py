@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bodyscene.errors import BodySceneError
+from bodyscene.errors import BodySceneError, require_extra
 from bodyscene.segment.base import FrameRef, Segmentation, Segmenter, register
 
 PERSON = 0  # COCO class index of "person"
@@ -33,6 +33,8 @@ def import_ultralytics_offline(safe_load: bool = True):
     os.environ["YOLO_OFFLINE"] = "1"
     if safe_load:
         os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"
+    # ultralytics is the [yolo] extra (AGPL-3.0), so the core install does not carry it
+    require_extra("ultralytics", "yolo", "--segmenter yolo")
     import ultralytics.nn.tasks as tasks
     import ultralytics.utils as uutils
     from ultralytics import YOLO
