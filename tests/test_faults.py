@@ -140,6 +140,9 @@ def test_train_killed_mid_epoch_then_resumed_equals_an_uninterrupted_run(tiny_st
         assert a["state_dict"].keys() == b["state_dict"].keys()
         for key, value in a["state_dict"].items():
             assert torch.equal(value, b["state_dict"][key]), f"{name}: {key} differs after resume"
+        if name == "best.ckpt":  # weights only: evaluate reads nothing else, resume reads last.ckpt
+            assert "optimizer_states" not in a and "optimizer_states" not in b
+            continue
         states_a, states_b = a["optimizer_states"][0]["state"], b["optimizer_states"][0]["state"]
         assert states_a.keys() == states_b.keys()
         for k in states_a:

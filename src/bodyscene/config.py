@@ -143,6 +143,16 @@ class TrainConfig(StrictModel):
     strategy: str = Field("auto", description="Lightning strategy; 'ddp' when torchrun starts several processes")
     log_draws: bool = Field(False, description="write RUN/<name>/draws/rank<r>.csv: the training items each rank drew")
     deterministic: bool = False
+    checkpoint_every: int = Field(
+        1, ge=1, description="write last.ckpt (weights + optimizer, for --resume) every N epochs and at the last one"
+    )
+    loggers: list[Literal["csv", "tensorboard", "wandb"]] = Field(
+        default_factory=lambda: ["csv"],
+        description="where training metrics go: csv (RUN/<name>/metrics.csv, always kept), tensorboard, wandb",
+    )
+    threads: int | None = Field(
+        None, ge=1, description="torch CPU threads (torch.set_num_threads); None: torch's default (one per core)"
+    )
 
 
 class EvaluateConfig(StrictModel):

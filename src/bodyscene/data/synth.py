@@ -20,13 +20,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bodyscene.config import SPLITS, SynthConfig
 from bodyscene.data.synth_scenes import render_scene, scene_name
 from bodyscene.data.video import write_video
 from bodyscene.files import atomic_write_text, write_csv, write_json
+from bodyscene.progress import track
 
 # Segment lengths in units of a standing figure's height (roughly human proportions, limbs made thick on
 # purpose so a 16-px figure at 64x64 still has 2-px limbs).
@@ -297,27 +296,23 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
     jobs = [(sp, c, i) for sp in SPLITS for c in range(cfg.classes) for i in range(counts[sp])]
     rows: list[dict] = []
     lists: dict[str, list[str]] = {sp: [] for sp in SPLITS}
-    columns = (TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("clips", total=len(jobs))
-        for split, c, i in jobs:
-            scene, frames, masks, plates = make_clip_with_plates(cfg, split, c, i)
-            name = classes[c]
-            clip_id = f"{name}_{split}_{i:03d}"
-            rel = f"videos/{name}/{clip_id}.mp4"
-            write_video(out / rel, list(frames), fps=cfg.fps)
-            _write_pngs(out / "masks" / name / clip_id, masks)
-            _write_pngs(out / "plates" / name / clip_id, plates)  # the truth for inpainting (benchmarks/)
-            rows_px = masks.any(2)
-            heights = [np.flatnonzero(r).ptp() + 1 if r.any() else 0 for r in rows_px]
-            rows.append(dict(
-                clip_id=clip_id, **{"class": name}, label=c, split=split, scene_type=scene,
-                scene_name=scene_name(scene), class_scene=int(scene == class_scene(c, cfg.scene_types)),
-                figure_height=round(max(heights) / cfg.size, 4), mask_fraction=round(float(masks.mean()), 5),
-                seed=cfg.seed, seed_key=f"[{cfg.seed}, {SPLITS.index(split)}, {c}, {i}]",
-            ))  # fmt: skip
-            lists[split].append(f"{rel} {c}")
-            bar.advance(task)
+    for split, c, i in track(jobs, len(jobs), "synth", unit="clips"):
+        scene, frames, masks, plates = make_clip_with_plates(cfg, split, c, i)
+        name = classes[c]
+        clip_id = f"{name}_{split}_{i:03d}"
+        rel = f"videos/{name}/{clip_id}.mp4"
+        write_video(out / rel, list(frames), fps=cfg.fps)
+        _write_pngs(out / "masks" / name / clip_id, masks)
+        _write_pngs(out / "plates" / name / clip_id, plates)  # the truth for inpainting (benchmarks/)
+        rows_px = masks.any(2)
+        heights = [np.flatnonzero(r).ptp() + 1 if r.any() else 0 for r in rows_px]
+        rows.append(dict(
+            clip_id=clip_id, **{"class": name}, label=c, split=split, scene_type=scene,
+            scene_name=scene_name(scene), class_scene=int(scene == class_scene(c, cfg.scene_types)),
+            figure_height=round(max(heights) / cfg.size, 4), mask_fraction=round(float(masks.mean()), 5),
+            seed=cfg.seed, seed_key=f"[{cfg.seed}, {SPLITS.index(split)}, {c}, {i}]",
+        ))  # fmt: skip
+        lists[split].append(f"{rel} {c}")
     # Lists and tables last: a crash before this point leaves no list naming a clip that was never written.
     for split in SPLITS:
         atomic_write_text(out / "splits" / f"{split}.txt", "".join(line + "\n" for line in lists[split]))

@@ -5,6 +5,7 @@ experiment module imports its own package (no import cycle)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,6 +25,7 @@ from bodyscene.experiments.runner import (
     summarise,
 )
 from bodyscene.files import atomic_write_text, write_csv
+from bodyscene.progress import progress_line
 from bodyscene.report.figures_experiments import draw_experiment
 
 EXPERIMENTS: dict[str, ModuleType] = {
@@ -66,11 +68,14 @@ def run_experiment(
         ),
     )
     records: list[dict[str, Any]] = []
+    started = time.perf_counter()
     for k in range(exp.seeds):
         seed = cfg.train.seed + k
-        console.print(f"[bold]{name}[/]: seed {seed} ({k + 1} of {exp.seeds})")
+        # one line per seed, terminal or log: seeds done, rate, ETA (each seed's stages print their own progress)
+        console.print(progress_line(name, k, exp.seeds, "seeds", time.perf_counter() - started, f"seed {seed}"))
         ws = Workspace(out / f"seed{seed}", with_seed(cfg, seed), seed, exp.data)
         records += [{**r, "seed": seed} for r in module.run_seed(ws, params)]
+    console.print(progress_line(name, exp.seeds, exp.seeds, "seeds", time.perf_counter() - started))
     write_csv(out / "records.csv", records, (*module.KEYS, *RECORD_TAIL))
     rows = summarise(records, module.KEYS)
     write_csv(out / "table.csv", rows, (*module.KEYS, *TABLE_TAIL))

@@ -108,9 +108,7 @@ class Workspace:
             resume = (checkpoint_dir(folder, name) / "last.ckpt").is_file()
             _stage(
                 f"train {run}/{name}",
-                lambda m=model, n=name, r=resume: train_model(
-                    stimuli, folder, m, train_cfg, name=n, resume=r, progress=False
-                ),
+                lambda m=model, n=name, r=resume: train_model(stimuli, folder, m, train_cfg, name=n, resume=r),
             )
         return folder
 

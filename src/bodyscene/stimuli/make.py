@@ -22,7 +22,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from rich.progress import track
 
 from bodyscene.config import PrepareConfig
 from bodyscene.data.readers import Clip, read_clips
@@ -36,6 +35,7 @@ from bodyscene.files import (
     write_csv,
     write_json,
 )
+from bodyscene.progress import track
 from bodyscene.segment import FrameRef, Segmentation, Segmenter, get_segmenter
 from bodyscene.stimuli.background import plan_clip
 from bodyscene.stimuli.flow import flow_image, partner_index, read_with_partners
@@ -287,7 +287,7 @@ def prepare(
     label = f"prepare{f' shard {shard}' if shard else ''} ({len(mine) - len(todo)} done)"
     if workers == 1 or len(todo) <= 1:
         _init_worker(data, out, cfg, name, options)
-        for _ in track(map(_run_clip, todo), total=len(todo), description=label, transient=True):
+        for _ in track(map(_run_clip, todo), len(todo), label, unit="clips"):
             pass
     else:
         import multiprocessing as mp
@@ -296,7 +296,7 @@ def prepare(
         ctx = mp.get_context("spawn")
         with ctx.Pool(workers, initializer=_init_worker, initargs=(data, out, cfg, name, options)) as pool:
             done = pool.imap_unordered(_run_clip, todo)
-            for _ in track(done, total=len(todo), description=label, transient=True):
+            for _ in track(done, len(todo), label, unit="clips"):
                 pass
     missing = sum(not (progress / f"{c.clip_id}.json").is_file() for c in clips)
     if missing:  # other shards are still running: the last one to finish writes the manifest

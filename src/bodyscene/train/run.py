@@ -14,13 +14,15 @@ from lightning.pytorch.callbacks import RichProgressBar
 
 from bodyscene import __version__
 from bodyscene.config import ModelConfig, StrictModel, TrainConfig, dump_config
-from bodyscene.errors import BodySceneError
+from bodyscene.errors import BodySceneError, require_extra
 from bodyscene.files import atomic_write_text, remove_stale_temps, write_json
+from bodyscene.progress import plain_wanted
 from bodyscene.train.checkpoint import AtomicCheckpointIO, EpochCheckpoint, load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.distributed import DrawLog, RankDigests, trainer_settings
 from bodyscene.train.metrics_log import ResumableCSVLogger
 from bodyscene.train.module import ActionModule
+from bodyscene.train.progress import PlainTrainingProgress
 
 
 def quiet_lightning() -> None:
@@ -64,6 +66,7 @@ def train_model(
 ) -> Path:
     run, stimuli = Path(run), Path(stimuli)
     name = name or model_cfg.kind
+    _check_loggers(train_cfg.loggers)  # before anything is written
     out = run / name
     ckpt_dir = checkpoint_dir(run, name)
     last = ckpt_dir / "last.ckpt"
@@ -87,6 +90,8 @@ def train_model(
         )
 
     quiet_lightning()
+    if train_cfg.threads is not None:
+        torch.set_num_threads(train_cfg.threads)
     L.seed_everything(train_cfg.seed, workers=True, verbose=False)
     data = StimulusDataModule(
         stimuli,
@@ -129,13 +134,14 @@ def train_model(
             save_last=True,
             save_top_k=1,
             enable_version_counter=False,
+            every=train_cfg.checkpoint_every,
         )
     ]
     callbacks.append(digests)
     if train_cfg.log_draws:
         callbacks.append(DrawLog(out / "draws"))
-    if progress:
-        callbacks.append(RichProgressBar(leave=False))
+    if progress:  # rich bars on a terminal, plain lines (n/N, rate, ETA) in a log file
+        callbacks.append(PlainTrainingProgress(f"train {name}") if plain_wanted() else RichProgressBar(leave=False))
     placement = trainer_settings(train_cfg)
     precision = resolve_precision(train_cfg.precision, train_cfg.accelerator)
     trainer = L.Trainer(
@@ -145,7 +151,7 @@ def train_model(
         precision=precision,
         deterministic=train_cfg.deterministic,
         callbacks=callbacks,
-        logger=ResumableCSVLogger(run, name, keep_through_epoch=resumed_epoch),
+        logger=make_loggers(train_cfg.loggers, run, name, resumed_epoch),
         enable_progress_bar=progress,
         enable_model_summary=False,
         log_every_n_steps=1,
@@ -170,8 +176,44 @@ def train_model(
     return out
 
 
+def _check_loggers(kinds: list[str]) -> None:
+    if "csv" not in kinds:
+        raise BodySceneError(
+            f"train.loggers={kinds}: keep csv in the list (metrics.csv is what resume and report read)"
+        )
+    if "tensorboard" in kinds:
+        require_extra("tensorboard", "tensorboard", "train.loggers: tensorboard")
+    if "wandb" in kinds:
+        require_extra("wandb", "wandb", "train.loggers: wandb")
+
+
+def make_loggers(kinds: list[str], run: Path, name: str, resumed_epoch: int | None) -> list:
+    """`train.loggers`: the resumable CSV logger (RUN/<name>/metrics.csv) first, then Lightning's own loggers."""
+    if "csv" not in kinds:
+        raise BodySceneError(
+            f"train.loggers={kinds}: keep csv in the list (metrics.csv is what resume and report read)"
+        )
+    loggers: list = [ResumableCSVLogger(run, name, keep_through_epoch=resumed_epoch)]
+    if "tensorboard" in kinds:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        # RUN/<name>/tensorboard/: `tensorboard --logdir RUN` shows every model of the run
+        loggers.append(TensorBoardLogger(save_dir=str(run), name=name, version="tensorboard", default_hp_metric=False))
+    if "wandb" in kinds:
+        import os
+
+        from lightning.pytorch.loggers import WandbLogger
+
+        offline = os.environ.get("WANDB_MODE", "offline") == "offline"  # no network unless the user asks for it
+        loggers.append(WandbLogger(name=name, save_dir=str(run / name), offline=offline))
+    return loggers
+
+
 # settings that change where and how fast training runs, not what it computes: a resume may change them
-EXECUTION_ONLY = ("num_workers", "accelerator", "devices", "num_nodes", "strategy", "cache_dir", "log_draws")
+EXECUTION_ONLY = (
+    "num_workers", "accelerator", "devices", "num_nodes", "strategy", "cache_dir", "log_draws",
+    "checkpoint_every", "loggers", "threads",
+)  # fmt: skip
 
 
 def _same_settings(saved_file: Path, saved: str) -> bool:
