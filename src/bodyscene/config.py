@@ -203,6 +203,11 @@ class RunConfig(StrictModel):
         default_factory=lambda: [ModelConfig(kind="baseline"), ModelConfig(kind="domainnet")],
         description="the models `demo` trains (each in RUN/<kind>/)",
     )
+    parallel_models: int | Literal["auto"] = Field(
+        "auto",
+        description="demo: models trained at once, each in its own process with (cores / N) torch threads; "
+        "auto: min(models, cores)",
+    )
 
 
 def _describe(err: ValidationError, source: str) -> str:
