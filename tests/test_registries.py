@@ -70,3 +70,19 @@ def test_every_registered_experiment_has_params_keys_and_a_seed_function(name):
     module = EXPERIMENTS[name]
     assert callable(module.run_seed) and isinstance(module.KEYS, tuple)
     module.Params()  # every setting has a default
+
+
+def test_the_experiments_template_is_chosen_by_declared_inputs_not_by_the_kind_name(monkeypatch):
+    from bodyscene.config import RunConfig
+    from bodyscene.experiments.runner import domainnet_template
+    from bodyscene.models.registry import ModelKind
+
+    weighted = ModelConfig(kind="domainnet", fusion="weighted")
+    cfg = RunConfig(models=[ModelConfig(kind="baseline"), ModelConfig(kind="domainnet-flow"), weighted])
+    assert domainnet_template(cfg) == weighted  # the flow model has a third stream: not the template
+    only_baseline = RunConfig(models=[ModelConfig(kind="baseline")], model=ModelConfig(kind="baseline", backbone="x"))
+    assert domainnet_template(only_baseline).model_dump() == {**only_baseline.model.model_dump(), "kind": "domainnet"}
+    # a newly registered two-stream kind is picked up without anyone naming it
+    monkeypatch.setitem(MODELS, "two-stream-x", ModelKind("two-stream-x", ("body", "background"), ("combined",), None))
+    other = ModelConfig.model_construct(**{**ModelConfig().model_dump(), "kind": "two-stream-x"})
+    assert domainnet_template(RunConfig.model_construct(models=[ModelConfig(kind="baseline"), other])) is other

@@ -4,10 +4,19 @@ import pytest
 import torch
 import yaml
 
-from bodyscene.config import CONFIG_DIR, RunConfig, TrainConfig, dump_config, load_config
+from bodyscene.config import (
+    CONFIG_DIR,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    TrainRecipe,
+    TrainRuntime,
+    dump_config,
+    load_config,
+)
 from bodyscene.errors import BodySceneError
 from bodyscene.train.distributed import launched_by_torchrun, trainer_settings
-from bodyscene.train.run import _same_settings, _Saved, resolve_precision
+from bodyscene.train.run import _Saved, resolve_precision, same_recipe
 
 
 def test_paper_yaml_is_a_valid_run_config_holding_the_papers_recipe():
@@ -56,7 +65,25 @@ def test_precision_auto_picks_bf16_where_the_gpu_supports_it(monkeypatch):
 
 def test_a_resume_may_move_to_other_hardware_but_not_change_the_recipe(tmp_path):
     saved = tmp_path / "config.yaml"
-    saved.write_text(dump_config(_Saved(model={}, train=TrainConfig())))
+    model = ModelConfig()
+    saved.write_text(dump_config(_Saved(model=model, train=TrainConfig())))
     moved = TrainConfig(devices=8, num_nodes=2, strategy="ddp", num_workers=8, cache_dir=tmp_path, epochs=200)
-    assert _same_settings(saved, dump_config(_Saved(model={}, train=moved)))
-    assert not _same_settings(saved, dump_config(_Saved(model={}, train=TrainConfig(lr=0.01))))
+    assert same_recipe(saved, model, moved)
+    assert not same_recipe(saved, model, TrainConfig(lr=0.01))
+    assert not same_recipe(saved, model, TrainConfig(precision="bf16-mixed"))
+    assert not same_recipe(saved, ModelConfig(backbone="resnet18"), TrainConfig())
+
+
+def test_every_train_key_is_either_recipe_or_runtime_and_the_yaml_stays_flat():
+    recipe, runtime = set(TrainRecipe.model_fields), set(TrainRuntime.model_fields)
+    assert not recipe & runtime and recipe | runtime == set(TrainConfig.model_fields)
+    cfg = load_config(overrides={"train": {"num_workers": 4, "lr": 0.5}})  # one flat `train:` mapping, as before
+    assert cfg.train.runtime().num_workers == 4 and cfg.train.recipe().lr == 0.5
+    assert "num_workers" not in cfg.train.recipe().model_dump() and "lr" not in cfg.train.runtime().model_dump()
+
+
+def test_an_old_run_folder_whose_config_holds_runtime_keys_still_resumes(tmp_path):
+    saved = tmp_path / "config.yaml"
+    old = TrainConfig(num_workers=2, log_draws=True).model_dump(mode="json")
+    saved.write_text(yaml.safe_dump({"model": ModelConfig().model_dump(mode="json"), "train": old}))
+    assert same_recipe(saved, ModelConfig(), TrainConfig(num_workers=0))

@@ -485,6 +485,31 @@ def experiment(
     console.print(f"[green]wrote[/] {out or Path('runs') / name}/table.csv")
 
 
+# --- the config itself (config.py): what a command would run with, and a schema for editors ---
+
+config_app = typer.Typer(help="Print the resolved config, or export its JSON schema.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Print the config as a command would resolve it (defaults < --config < --set), as YAML on stdout."""
+    from bodyscene.config import dump_config
+
+    sys.stdout.write(dump_config(_config(config, set_)))
+
+
+@config_app.command("schema")
+def config_schema(
+    out: Annotated[Path, typer.Option(help="JSON schema file to write (point your editor's YAML support at it)")],
+) -> None:
+    """Write the JSON schema of the run config (every section, key, type, default and description)."""
+    from bodyscene.config import json_schema
+    from bodyscene.files import write_json
+
+    console.print(f"[green]wrote[/] {write_json(out, json_schema())}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     try:
         app()

@@ -112,7 +112,9 @@ class ModelConfig(StrictModel):
     condition: Condition = Field("original", description="the condition a baseline is trained on")
 
 
-class TrainConfig(StrictModel):
+class TrainRecipe(StrictModel):
+    """What decides the trained weights. A resume must keep all of it (only `epochs` may grow, to train longer)."""
+
     epochs: int = Field(100, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(0.001, gt=0)
@@ -133,16 +135,22 @@ class TrainConfig(StrictModel):
         0.0, ge=0.0, le=1.0, description="DomainNet: P(a training sample's body or background input is black)"
     )
     seed: int = 0
-    num_workers: int = Field(0, ge=0, description="DataLoader worker processes (per GPU process)")
+    # numerics, so part of the recipe: bf16 vs fp32, NHWC kernels and cuDNN's algorithm choice change the weights
     precision: Precision = Field("32-true", description="'auto': bf16-mixed where the GPU supports it")
     channels_last: bool = Field(True, description="NHWC memory format for model and inputs (faster convs with AMP)")
+    deterministic: bool = False
+
+
+class TrainRuntime(StrictModel):
+    """Where and how fast training runs and what it logs on the side. A resume may change any of it."""
+
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes (per GPU process)")
     cache_dir: Path | None = Field(None, description="decoded-frame cache; None: STIM/cache")
     accelerator: str = "auto"
     devices: int | str = Field("auto", description="devices per node; under torchrun: LOCAL_WORLD_SIZE")
     num_nodes: int | Literal["auto"] = Field("auto", description="under torchrun: WORLD_SIZE / LOCAL_WORLD_SIZE")
     strategy: str = Field("auto", description="Lightning strategy; 'ddp' when torchrun starts several processes")
     log_draws: bool = Field(False, description="write RUN/<name>/draws/rank<r>.csv: the training items each rank drew")
-    deterministic: bool = False
     checkpoint_every: int = Field(
         1, ge=1, description="write last.ckpt (weights + optimizer, for --resume) every N epochs and at the last one"
     )
@@ -153,6 +161,17 @@ class TrainConfig(StrictModel):
     threads: int | None = Field(
         None, ge=1, description="torch CPU threads (torch.set_num_threads); None: torch's default (one per core)"
     )
+
+
+class TrainConfig(TrainRuntime, TrainRecipe):
+    """The `train:` section: one flat mapping, as users write it (`--set train.num_workers=8`); which half a key
+    belongs to is the class that declares it, so a resume compares `recipe()` and nothing else."""
+
+    def recipe(self) -> TrainRecipe:
+        return TrainRecipe.model_validate(self.model_dump(include=set(TrainRecipe.model_fields)))
+
+    def runtime(self) -> TrainRuntime:
+        return TrainRuntime.model_validate(self.model_dump(include=set(TrainRuntime.model_fields)))
 
 
 class EvaluateConfig(StrictModel):
@@ -297,3 +316,9 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 
 def dump_config(cfg: StrictModel) -> str:
     return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of a run config file, for editors (`bodyscene config schema --out F`)."""
+    schema = RunConfig.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "bodyscene run config"}

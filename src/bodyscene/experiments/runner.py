@@ -42,7 +42,7 @@ from bodyscene.demo import make_data
 from bodyscene.errors import BodySceneError
 from bodyscene.evaluate import evaluate_run
 from bodyscene.files import read_csv
-from bodyscene.models.registry import model_kind
+from bodyscene.models.registry import MODELS, model_kind
 from bodyscene.stimuli.make import prepare
 from bodyscene.train.run import checkpoint_dir, train_model
 
@@ -180,9 +180,16 @@ def standard_models(cfg: RunConfig) -> dict[str, ModelConfig]:
     return out
 
 
+def _body_and_background(kind: str) -> bool:
+    """A kind that reads exactly a body and a background stream (the registry says so, not its name)."""
+    return set(model_kind(kind).inputs) == {"body", "background"}
+
+
 def domainnet_template(cfg: RunConfig) -> ModelConfig:
-    """The run config's DomainNet (first in `models`), which an experiment varies; else `model` as a DomainNet."""
+    """The model an experiment varies (loss weights, fusion, a third stream): the first in `models` whose registered
+    kind reads exactly a body and a background stream; else `model` as the first kind registered so."""
     for m in cfg.models:
-        if m.kind == "domainnet":
+        if _body_and_background(m.kind):
             return m
-    return cfg.model.model_copy(update={"kind": "domainnet"})
+    kind = next(k for k in MODELS if _body_and_background(k))
+    return cfg.model.model_copy(update={"kind": kind})

@@ -19,7 +19,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from bodyscene.config import TrainConfig
+from bodyscene.config import TrainRuntime
 from bodyscene.errors import BodySceneError
 from bodyscene.files import write_csv
 
@@ -29,7 +29,7 @@ def launched_by_torchrun(env: Mapping[str, str] = os.environ) -> bool:
     return "TORCHELASTIC_RUN_ID" in env
 
 
-def trainer_settings(cfg: TrainConfig, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+def trainer_settings(cfg: TrainRuntime, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """`devices`, `num_nodes`, `strategy` for L.Trainer: the config's, with "auto" filled in from torchrun."""
     devices, num_nodes, strategy = cfg.devices, cfg.num_nodes, cfg.strategy
     if launched_by_torchrun(env):

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import lightning as L
 import torch
+import yaml
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import RichProgressBar
 
 from bodyscene import __version__
-from bodyscene.config import ModelConfig, StrictModel, TrainConfig, dump_config
+from bodyscene.config import ModelConfig, StrictModel, TrainConfig, TrainRecipe, dump_config
 from bodyscene.errors import BodySceneError, require_extra
 from bodyscene.files import atomic_write_text, remove_stale_temps, write_json
 from bodyscene.progress import plain_wanted
@@ -64,36 +65,72 @@ def train_model(
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
+    """Train one model into RUN/<name>/: check resume -> build data -> build model -> fit -> record."""
     run, stimuli = Path(run), Path(stimuli)
     name = name or model_cfg.kind
     _check_loggers(train_cfg.loggers)  # before anything is written
     out = run / name
-    ckpt_dir = checkpoint_dir(run, name)
+    resumed_epoch = check_resume(out, model_cfg, train_cfg, resume=resume, overwrite=overwrite)
+
+    quiet_lightning()
+    if train_cfg.threads is not None:
+        torch.set_num_threads(train_cfg.threads)
+    L.seed_everything(train_cfg.seed, workers=True, verbose=False)
+    data = build_data(stimuli, model_cfg, train_cfg)
+    module = ActionModule(model_cfg.model_dump(mode="json"), train_cfg.model_dump(mode="json"), data.classes)
+    info = model_info(name, model_cfg, train_cfg, data.classes, stimuli)
+    if rank_zero_only.rank == 0:
+        atomic_write_text(out / "config.yaml", dump_config(_Saved(model=model_cfg, train=train_cfg)))
+        write_json(out / "model.json", info)
+
+    digests = RankDigests()
+    has_val = len(data.stimuli.split("val")) > 0
+    trainer = build_trainer(run, name, train_cfg, has_val, digests, resumed_epoch, progress)
+    last = checkpoint_dir(run, name) / "last.ckpt"
+    trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
+    if trainer.is_global_zero:
+        record_training(out, info, trainer, digests, train_cfg.batch_size)
+    return out
+
+
+def check_resume(
+    out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, resume: bool, overwrite: bool
+) -> int | None:
+    """The epoch a resume continues from (None for a fresh start), after refusing what would mix two runs: resuming
+    nothing, restarting over checkpoints without --overwrite, or resuming with another recipe."""
+    ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     if resume and not last.is_file():
         raise BodySceneError(f"{last}: nothing to resume; train without --resume first")
-    resumed_epoch = load_checkpoint_file(last)["epoch"] if resume else None  # weights_only=True: no code runs
     if ckpt_dir.is_dir():
         remove_stale_temps(ckpt_dir)  # a checkpoint write cut short by a kill
-    if not resume and ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
+    if resume:
+        saved = out / "config.yaml"
+        if saved.is_file() and not same_recipe(saved, model_cfg, train_cfg):
+            raise BodySceneError(f"{saved}: the run was started with other settings; resume with the same ones")
+        return load_checkpoint_file(last)["epoch"]  # weights_only=True: no code runs
+    if ckpt_dir.is_dir() and any(ckpt_dir.iterdir()):
         if not overwrite:
             raise BodySceneError(f"{out}: already has checkpoints; pass --resume to continue or --overwrite to restart")
         if rank_zero_only.rank == 0:  # under torchrun every rank runs this; one deletes
             for f in ckpt_dir.iterdir():
                 f.unlink(missing_ok=True)
             (out / "metrics.csv").unlink(missing_ok=True)
+    return None
 
-    saved = dump_config(_Saved(model=model_cfg, train=train_cfg))
-    if resume and (out / "config.yaml").is_file() and not _same_settings(out / "config.yaml", saved):
-        raise BodySceneError(
-            f"{out / 'config.yaml'}: the run was started with other settings; resume with the same ones"
-        )
 
-    quiet_lightning()
-    if train_cfg.threads is not None:
-        torch.set_num_threads(train_cfg.threads)
-    L.seed_everything(train_cfg.seed, workers=True, verbose=False)
-    data = StimulusDataModule(
+def same_recipe(saved_file: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) -> bool:
+    """Whether RUN/<name>/config.yaml holds this model and training recipe. `epochs` may grow (to train longer) and
+    every `TrainRuntime` key (devices, workers, cache, logging) may change; anything else would mix two runs."""
+    before = yaml.safe_load(saved_file.read_text()) or {}
+    recipe_keys = set(TrainRecipe.model_fields) - {"epochs"}
+    now = train_cfg.recipe().model_dump(mode="json", include=recipe_keys)
+    was = {k: v for k, v in (before.get("train") or {}).items() if k in recipe_keys}
+    return before.get("model") == model_cfg.model_dump(mode="json") and was == now
+
+
+def build_data(stimuli: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) -> StimulusDataModule:
+    return StimulusDataModule(
         stimuli,
         kind=model_cfg.kind,
         condition=model_cfg.condition,
@@ -106,28 +143,36 @@ def train_model(
         resize=train_cfg.resize,
         samples_per_epoch=train_cfg.samples_per_epoch,
     )
-    module = ActionModule(model_cfg.model_dump(mode="json"), train_cfg.model_dump(mode="json"), data.classes)
-    has_val = len(data.stimuli.split("val")) > 0
 
-    info = {
+
+def model_info(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, classes: list[str], stimuli: Path) -> dict:
+    """RUN/<name>/model.json before training: what evaluate needs to rebuild and feed the model."""
+    return {
         "name": name,
         "kind": model_cfg.kind,
         "backbone": model_cfg.backbone,
         "condition": model_cfg.condition,
-        "classes": data.classes,
+        "classes": classes,
         "stimuli": str(stimuli.resolve()),
         "image_size": train_cfg.image_size,
         "resize": train_cfg.resize,  # evaluation must fit frames to the square the same way
         "bodyscene": __version__,
         "python": platform.python_version(),
     }
-    if rank_zero_only.rank == 0:
-        atomic_write_text(out / "config.yaml", saved)
-        write_json(out / "model.json", info)
-    digests = RankDigests()
+
+
+def build_trainer(
+    run: Path,
+    name: str,
+    train_cfg: TrainConfig,
+    has_val: bool,
+    digests: RankDigests,
+    resumed_epoch: int | None,
+    progress: bool,
+) -> L.Trainer:
     callbacks = [
         EpochCheckpoint(
-            dirpath=ckpt_dir,
+            dirpath=checkpoint_dir(run, name),
             filename="best",
             monitor="val/acc" if has_val else "train/loss",
             mode="max" if has_val else "min",
@@ -135,20 +180,18 @@ def train_model(
             save_top_k=1,
             enable_version_counter=False,
             every=train_cfg.checkpoint_every,
-        )
+        ),
+        digests,
     ]
-    callbacks.append(digests)
     if train_cfg.log_draws:
-        callbacks.append(DrawLog(out / "draws"))
+        callbacks.append(DrawLog(run / name / "draws"))
     if progress:  # rich bars on a terminal, plain lines (n/N, rate, ETA) in a log file
         callbacks.append(PlainTrainingProgress(f"train {name}") if plain_wanted() else RichProgressBar(leave=False))
-    placement = trainer_settings(train_cfg)
-    precision = resolve_precision(train_cfg.precision, train_cfg.accelerator)
-    trainer = L.Trainer(
+    return L.Trainer(
         max_epochs=train_cfg.epochs,
         accelerator=train_cfg.accelerator,
-        **placement,
-        precision=precision,
+        **trainer_settings(train_cfg),
+        precision=resolve_precision(train_cfg.precision, train_cfg.accelerator),
         deterministic=train_cfg.deterministic,
         callbacks=callbacks,
         logger=make_loggers(train_cfg.loggers, run, name, resumed_epoch),
@@ -158,22 +201,6 @@ def train_model(
         num_sanity_val_steps=0,
         plugins=[AtomicCheckpointIO()],  # atomic fsynced saves; resume reads with weights_only=True
     )
-    trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
-    if trainer.is_global_zero:
-        agree = len(set(digests.digests)) == 1
-        info["training"] = {
-            "world_size": trainer.world_size,
-            "num_nodes": trainer.num_nodes,
-            "strategy": type(trainer.strategy).__name__,
-            "precision": precision,
-            "batch_size_per_process": train_cfg.batch_size,
-            "parameter_digests": digests.digests,  # SHA-256 of each rank's final parameters, rank order
-            "ranks_agree": agree,
-        }
-        write_json(out / "model.json", info)
-        if not agree:
-            warnings.warn(f"{out}: DDP ranks ended with different weights; the checkpoint holds rank 0's", stacklevel=2)
-    return out
 
 
 def _check_loggers(kinds: list[str]) -> None:
@@ -188,11 +215,8 @@ def _check_loggers(kinds: list[str]) -> None:
 
 
 def make_loggers(kinds: list[str], run: Path, name: str, resumed_epoch: int | None) -> list:
-    """`train.loggers`: the resumable CSV logger (RUN/<name>/metrics.csv) first, then Lightning's own loggers."""
-    if "csv" not in kinds:
-        raise BodySceneError(
-            f"train.loggers={kinds}: keep csv in the list (metrics.csv is what resume and report read)"
-        )
+    """`train.loggers` (checked by _check_loggers): the resumable CSV logger (RUN/<name>/metrics.csv) first, then
+    Lightning's own loggers."""
     loggers: list = [ResumableCSVLogger(run, name, keep_through_epoch=resumed_epoch)]
     if "tensorboard" in kinds:
         from lightning.pytorch.loggers import TensorBoardLogger
@@ -209,23 +233,21 @@ def make_loggers(kinds: list[str], run: Path, name: str, resumed_epoch: int | No
     return loggers
 
 
-# settings that change where and how fast training runs, not what it computes: a resume may change them
-EXECUTION_ONLY = (
-    "num_workers", "accelerator", "devices", "num_nodes", "strategy", "cache_dir", "log_draws",
-    "checkpoint_every", "loggers", "threads",
-)  # fmt: skip
-
-
-def _same_settings(saved_file: Path, saved: str) -> bool:
-    """Resuming may change the number of epochs (to train longer) and where it runs; anything else would mix two
-    runs."""
-    import yaml
-
-    before, now = yaml.safe_load(saved_file.read_text()), yaml.safe_load(saved)
-    for key in ("epochs", *EXECUTION_ONLY):
-        before["train"].pop(key, None)
-        now["train"].pop(key, None)
-    return before == now
+def record_training(out: Path, info: dict, trainer: L.Trainer, digests: RankDigests, batch_size: int) -> None:
+    """model.json after training: how it ran, and whether every DDP rank ended with the same weights."""
+    agree = len(set(digests.digests)) == 1
+    info["training"] = {
+        "world_size": trainer.world_size,
+        "num_nodes": trainer.num_nodes,
+        "strategy": type(trainer.strategy).__name__,
+        "precision": trainer.precision,
+        "batch_size_per_process": batch_size,
+        "parameter_digests": digests.digests,  # SHA-256 of each rank's final parameters, rank order
+        "ranks_agree": agree,
+    }
+    write_json(out / "model.json", info)
+    if not agree:
+        warnings.warn(f"{out}: DDP ranks ended with different weights; the checkpoint holds rank 0's", stacklevel=2)
 
 
 class _Saved(StrictModel):
