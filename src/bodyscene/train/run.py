@@ -19,6 +19,7 @@ from bodyscene.files import atomic_write_text, remove_stale_temps, write_json
 from bodyscene.train.checkpoint import AtomicCheckpointIO, EpochCheckpoint, load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.distributed import DrawLog, RankDigests, trainer_settings
+from bodyscene.train.mask_snapshots import MaskSnapshots
 from bodyscene.train.metrics_log import ResumableCSVLogger
 from bodyscene.train.module import ActionModule
 
@@ -134,6 +135,8 @@ def train_model(
     callbacks.append(digests)
     if train_cfg.log_draws:
         callbacks.append(DrawLog(out / "draws"))
+    if model_cfg.kind == "domainnet-learned":  # the learned masks after each epoch (for their IoU over epochs)
+        callbacks.append(MaskSnapshots(out / "masks"))
     if progress:
         callbacks.append(RichProgressBar(leave=False))
     placement = trainer_settings(train_cfg)
