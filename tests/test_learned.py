@@ -82,3 +82,28 @@ def test_training_never_reads_a_mask_or_a_segmented_image(tiny_stimuli, tmp_path
     assert "train/mask_area" in metrics and "train/loss_body" in metrics
     with pytest.raises(BodySceneError, match="missing"):
         train_model(stim, tmp_path / "run", ModelConfig(kind="domainnet", backbone="resnet18"), train, progress=False)
+
+
+def test_mask_iou_over_epochs_scores_snapshots_against_the_true_masks(tiny_stimuli, tmp_path):
+    """A snapshot equal to the true masks scores 1, its complement 0; the figure draws from the files."""
+    from bodyscene.experiments.segregation import IOU_COLUMNS, mask_iou_over_epochs, true_masks, write_examples
+    from bodyscene.files import write_csv
+    from bodyscene.report.segregation import plot_segregation
+
+    truth = true_masks(tiny_stimuli, "val", 32)
+    assert truth.any() and not truth.all()
+    model = tmp_path / "run" / "domainnet-learned"
+    (model / "masks").mkdir(parents=True)
+    index = np.arange(len(truth))
+    np.savez(model / "masks" / "epoch000.npz", index=index, mask=(~truth).astype(np.uint8) * 255)
+    np.savez(model / "masks" / "epoch001.npz", index=index[::-1], mask=truth[::-1].astype(np.uint8) * 255)
+    rows = mask_iou_over_epochs(model, tiny_stimuli, 32)
+    assert [(r["epoch"], r["mask_iou"], r["soft_iou"]) for r in rows] == [(0, 0.0, 0.0), (1, 1.0, 1.0)]
+    assert rows[1]["mask_area"] == rows[1]["true_area"]
+    out = tmp_path / "exp"
+    write_examples(model, tiny_stimuli, 32, 3, out / "seed0" / "mask_examples.npz")
+    write_csv(out / "mask_iou.csv", [{"seed": 0, **r} for r in rows], IOU_COLUMNS)
+    table = [{"model": m, "condition": c, "metric": "accuracy", "mean": 0.5, "ci95_low": "", "ci95_high": ""}
+             for m in ("baseline", "domainnet-learned") for c in ("original", "body", "background")]  # fmt: skip
+    write_csv(out / "table.csv", table, list(table[0]))
+    assert plot_segregation(out, out / "segregation.png").stat().st_size > 10_000

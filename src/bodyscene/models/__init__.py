@@ -44,7 +44,7 @@ def domainnet_learned(cfg: ModelConfig, num_classes: int) -> nn.Module:
     """The split between the streams is a learned soft mask of the original frame (models/learned.py)."""
     black = -torch.tensor(IMAGENET_MEAN) / torch.tensor(IMAGENET_STD)  # raw 0 once normalised
     streams = [create_backbone(cfg.backbone, num_classes, cfg.pretrained) for _ in range(2)]
-    return LearnedSegregationNet(*streams, black=black, width=cfg.mask.width)
+    return LearnedSegregationNet(*streams, black=black, width=cfg.mask.width, area_target=cfg.mask.area_target)
 
 
 __all__ = [

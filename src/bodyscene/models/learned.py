@@ -66,11 +66,15 @@ class LearnedSegregationNet(nn.Module):
 
     inputs = ("image",)
 
-    def __init__(self, body: nn.Module, background: nn.Module, black: torch.Tensor, width: int = 16):
+    def __init__(
+        self, body: nn.Module, background: nn.Module, black: torch.Tensor, width: int = 16, area_target: float = 0.1
+    ):
         super().__init__()
         if any(p is q for p in body.parameters() for q in background.parameters()):
             raise ValueError("the body and background streams must not share parameters")
         self.mask_net = MaskNet(width)
+        # start at the prior's area (sigmoid(b) = area_target), not at 0.5: both streams would see half-dim frames
+        nn.init.constant_(self.mask_net.out.bias, float(torch.logit(torch.tensor(area_target))))
         self.body, self.background = body, background
         self.register_buffer("black", black.view(1, 3, 1, 1).clone(), persistent=False)  # raw 0 after normalising
         self.last_mask: torch.Tensor | None = None
