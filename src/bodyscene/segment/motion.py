@@ -28,6 +28,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from bodyscene.data.video import count_frames, read_frames
 from bodyscene.errors import BodySceneError
 from bodyscene.segment.base import FrameRef, Segmentation, Segmenter, register
 
@@ -229,9 +230,6 @@ class MotionSegmenter(Segmenter):
         return Segmentation(mask, n)
 
     def _neighbours(self, ref: FrameRef, frame: np.ndarray) -> dict[int, np.ndarray]:
-        from bodyscene.data.video import count_frames, read_frames
-        from bodyscene.stimuli.make import as_rgb
-
         path = ref.data_root / ref.rel
         if self._clip is None or self._clip[0] != path:
             self._clip = (path, {}, count_frames(path))
@@ -240,7 +238,7 @@ class MotionSegmenter(Segmenter):
         wanted = [s for s in range(max(0, t - self.radius), min(n_frames, t + self.radius + 1)) if s != t]
         missing = [s for s in wanted if s not in cache]
         if missing:
-            cache.update({s: as_rgb(f, f"{path} frame {s}") for s, f in read_frames(path, missing).items()})
+            cache.update(read_frames(path, missing))  # (decoded as rgb24: H x W x 3 uint8, as prepare's frames)
         out = {s: cache[s] for s in wanted}
         for s, f in out.items():
             if f.shape != frame.shape:

@@ -15,7 +15,6 @@ from bodyscene.models.learned import mask_regularisers
 from bodyscene.models.loss import total_loss
 
 
-
 def random_affine(batch_size: int, generator: torch.Generator, max_shift: float = 0.1, max_zoom: float = 0.1):
     """Per-sample horizontal flip, shift and zoom, as affine matrices for F.affine_grid (N x 2 x 3)."""
     flip = torch.where(torch.rand(batch_size, generator=generator) < 0.5, -1.0, 1.0)
