@@ -27,7 +27,7 @@ class MaskSnapshots(L.Callback):
         self._index, self._masks = [], []
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        mask = pl_module.net.last_mask
+        mask = getattr(pl_module.net, "last_mask", None)
         if mask is not None:
             self._index.append(batch["index"].cpu().numpy())
             self._masks.append((mask[:, 0].float().clamp(0, 1) * 255).round().byte().cpu().numpy())

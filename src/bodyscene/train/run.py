@@ -135,7 +135,7 @@ def train_model(
     callbacks.append(digests)
     if train_cfg.log_draws:
         callbacks.append(DrawLog(out / "draws"))
-    if model_cfg.kind == "domainnet-learned":  # the learned masks after each epoch (for their IoU over epochs)
+    if hasattr(module.net, "last_mask"):  # a learned mask (domainnet-learned): snapshots for its IoU over epochs
         callbacks.append(MaskSnapshots(out / "masks"))
     if progress:
         callbacks.append(RichProgressBar(leave=False))
