@@ -82,7 +82,8 @@ def prepare(
     data: Annotated[Path, typer.Option(help="data folder (e.g. written by `bodyscene synth`)")],
     out: Annotated[Path, typer.Option(help="stimulus-set folder to write")],
     segmenter: Annotated[
-        str | None, typer.Option(help="mediapipe (offline default), yolo (--weights), ground-truth, auto")
+        str | None,
+        typer.Option(help="mediapipe (offline default), yolo (--weights), motion (no weights), ground-truth, auto"),
     ] = None,
     layout: Annotated[str | None, typer.Option(help="data layout: list, haa500 or folders")] = None,
     classes: Annotated[str | None, typer.Option(help="comma-separated subset of classes")] = None,

@@ -101,8 +101,18 @@ class LossWeights(StrictModel):
     flow: float = Field(1.0, ge=0.0, description="the flow stream's isolated loss (kind: domainnet-flow)")
 
 
+class MaskConfig(StrictModel):
+    """`kind: domainnet-learned`: the mask network and its regularisers (models/learned.py)."""
+
+    width: int = Field(16, ge=4, le=128, description="channels of the mask U-Net's first scale")
+    area_target: float = Field(0.1, gt=0.0, lt=1.0, description="the area prior's target share of the frame")
+    area_weight: float = Field(10.0, ge=0.0, description="weight of (mean mask - area_target)^2")
+    smooth_weight: float = Field(0.1, ge=0.0, description="weight of the mask's total variation")
+    crisp_weight: float = Field(0.1, ge=0.0, description="weight of mean m (1 - m)")
+
+
 class ModelConfig(StrictModel):
-    kind: Literal["baseline", "domainnet", "domainnet-flow"] = "domainnet"
+    kind: Literal["baseline", "domainnet", "domainnet-flow", "domainnet-learned"] = "domainnet"
     backbone: str = "resnet50"
     pretrained: Path | None = Field(None, description="local torchvision weights file; never downloaded")
     fusion: Literal["sum", "weighted", "concat"] = Field(
@@ -110,6 +120,7 @@ class ModelConfig(StrictModel):
     )
     loss_weights: LossWeights = LossWeights()
     condition: Condition = Field("original", description="the condition a baseline is trained on")
+    mask: MaskConfig = MaskConfig()
 
 
 class TrainRecipe(StrictModel):

@@ -15,7 +15,7 @@ import yaml
 from bodyscene.config import validate
 from bodyscene.demo import with_seed
 from bodyscene.errors import BodySceneError
-from bodyscene.experiments import backbone, flow, fusion, leak, loss_ablation, paper_table, seg_noise
+from bodyscene.experiments import backbone, flow, fusion, leak, loss_ablation, paper_table, seg_noise, segregation
 from bodyscene.experiments.runner import (
     RECORD_TAIL,
     TABLE_TAIL,
@@ -36,6 +36,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
     "backbone": backbone,
     "flow": flow,
     "leak": leak,
+    "segregation": segregation,
 }
 
 
@@ -79,5 +80,7 @@ def run_experiment(
     write_csv(out / "records.csv", records, (*module.KEYS, *RECORD_TAIL))
     rows = summarise(records, module.KEYS)
     write_csv(out / "table.csv", rows, (*module.KEYS, *TABLE_TAIL))
+    if hasattr(module, "collect"):  # an experiment's own files over seeds (e.g. segregation's mask_iou.csv)
+        module.collect(out)
     draw_experiment(out, name)  # NAME.png, drawn from the table.csv just written
     return rows

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from bodyscene.config import ModelConfig
-from bodyscene.models.backbones import BACKBONES, create_backbone
+from bodyscene.models.backbones import BACKBONES, IMAGENET_MEAN, IMAGENET_STD, create_backbone
 from bodyscene.models.baseline import Baseline
 from bodyscene.models.domainnet import DomainNet
 from bodyscene.models.fusion import MultiStreamNet
+from bodyscene.models.learned import LearnedSegregationNet
 from bodyscene.models.registry import MODELS, ModelKind, create_model, model_kind, register_model
 
 
@@ -37,11 +39,20 @@ def domainnet_flow(cfg: ModelConfig, num_classes: int) -> nn.Module:
     return _streams(cfg, num_classes, ("body", "background", "flow"))
 
 
+@register_model("domainnet-learned", inputs=("image",), heads=("body", "background", "combined"))
+def domainnet_learned(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    """The split between the streams is a learned soft mask of the original frame (models/learned.py)."""
+    black = -torch.tensor(IMAGENET_MEAN) / torch.tensor(IMAGENET_STD)  # raw 0 once normalised
+    streams = [create_backbone(cfg.backbone, num_classes, cfg.pretrained) for _ in range(2)]
+    return LearnedSegregationNet(*streams, black=black, width=cfg.mask.width, area_target=cfg.mask.area_target)
+
+
 __all__ = [
     "BACKBONES",
     "MODELS",
     "Baseline",
     "DomainNet",
+    "LearnedSegregationNet",
     "ModelKind",
     "MultiStreamNet",
     "create_backbone",

@@ -15,6 +15,10 @@ from torchvision import models as tvm
 from bodyscene.errors import BodySceneError
 from bodyscene.models.vit import vit_b_16, vit_tiny
 
+# the torchvision backbones' input normalisation (train/module.py applies it on the device)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 # name -> (constructor, attribute path of the classifier head)
 BACKBONES: dict[str, tuple[Callable[..., nn.Module], str]] = {
     "resnet18": (tvm.resnet18, "fc"),

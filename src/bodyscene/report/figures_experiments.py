@@ -83,6 +83,10 @@ def plot_noise(rows: list[dict[str, Any]], path: Path) -> Path:
 def plot_experiment(name: str, rows: list[dict[str, Any]], keys: tuple[str, ...], path: Path) -> Path:
     if name == "seg-noise":
         return plot_noise(rows, path)
+    if name == "segregation":  # accuracy, mask IoU over epochs and example masks, from the files it wrote
+        from bodyscene.report.segregation import plot_segregation
+
+        return plot_segregation(path.parent, path)
     return plot_bars(name, rows, keys, path)
 
 

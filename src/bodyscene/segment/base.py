@@ -29,6 +29,7 @@ class Segmentation:
 
 class Segmenter(ABC):
     name: str = ""
+    single_frame: bool = True  # False: it needs `ref` (files beside the frame, or the clip's other frames)
 
     @abstractmethod
     def segment(self, frame: np.ndarray, ref: FrameRef | None = None) -> Segmentation:

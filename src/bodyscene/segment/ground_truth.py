@@ -23,6 +23,7 @@ def mask_path(ref: FrameRef, masks_dir: Path | None = None) -> Path:
 @register("ground-truth")
 class GroundTruthSegmenter(Segmenter):
     name = "ground-truth"
+    single_frame = False
 
     def __init__(self, masks_dir: str | Path | None = None):
         self.masks_dir = Path(masks_dir) if masks_dir else None

@@ -182,7 +182,7 @@ def _process_clip(
         for condition, image in images.items():
             pending.append(_WRITER.submit(write_png, out / rel[condition], image))
         residual = ""
-        if cfg.residual and status == "ok" and segmenter.name != "ground-truth":
+        if cfg.residual and status == "ok" and segmenter.single_frame:
             # the person should be gone: the share of the background-only frame still called person
             residual = round(float(segmenter.segment(images["background"]).mask.mean()), 6)
         pending.append(_WRITER.submit(write_png, out / rel["mask"], mask.astype(np.uint8) * 255))

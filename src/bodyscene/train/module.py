@@ -10,10 +10,9 @@ import torch.nn.functional as F
 
 from bodyscene.config import ModelConfig, TrainConfig
 from bodyscene.models import create_model, model_kind
+from bodyscene.models.backbones import IMAGENET_MEAN, IMAGENET_STD
+from bodyscene.models.learned import mask_regularisers
 from bodyscene.models.loss import total_loss
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def random_affine(batch_size: int, generator: torch.Generator, max_shift: float = 0.1, max_zoom: float = 0.1):
@@ -155,8 +154,15 @@ class ActionModule(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         outputs = self(batch)
         loss, parts = total_loss(outputs, batch["label"], self.model_cfg.loss_weights)
-        acc = (outputs["combined"].argmax(1) == batch["label"]).float().mean()
         n = batch["label"].shape[0]
+        if getattr(self.net, "last_mask", None) is not None:  # domainnet-learned: the mask's regularisers
+            m = self.model_cfg.mask
+            regs = mask_regularisers(self.net.last_mask, m.area_target)
+            weights = {"area": m.area_weight, "smooth": m.smooth_weight, "crisp": m.crisp_weight}
+            loss = loss + sum(weights[k] * v for k, v in regs.items())
+            for k, v in regs.items():
+                self.log(f"train/mask_{k}", v, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
+        acc = (outputs["combined"].argmax(1) == batch["label"]).float().mean()
         self.log("train/loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
         self.log("train/acc", acc, prog_bar=True, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
         for name, part in parts.items():

@@ -21,6 +21,7 @@ from bodyscene.progress import plain_wanted
 from bodyscene.train.checkpoint import AtomicCheckpointIO, EpochCheckpoint, load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.distributed import DrawLog, RankDigests, trainer_settings
+from bodyscene.train.mask_snapshots import MaskSnapshots
 from bodyscene.train.metrics_log import ResumableCSVLogger
 from bodyscene.train.module import ActionModule
 from bodyscene.train.progress import PlainTrainingProgress
@@ -85,7 +86,9 @@ def train_model(
 
     digests = RankDigests()
     has_val = len(data.stimuli.split("val")) > 0
-    trainer = build_trainer(run, name, train_cfg, has_val, digests, resumed_epoch, progress)
+    trainer = build_trainer(
+        run, name, train_cfg, has_val, digests, resumed_epoch, progress, hasattr(module.net, "last_mask")
+    )
     last = checkpoint_dir(run, name) / "last.ckpt"
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
     if trainer.is_global_zero:
@@ -169,6 +172,7 @@ def build_trainer(
     digests: RankDigests,
     resumed_epoch: int | None,
     progress: bool,
+    learned_mask: bool = False,
 ) -> L.Trainer:
     callbacks = [
         EpochCheckpoint(
@@ -185,6 +189,8 @@ def build_trainer(
     ]
     if train_cfg.log_draws:
         callbacks.append(DrawLog(run / name / "draws"))
+    if learned_mask:  # domainnet-learned: snapshots of its mask for the IoU over epochs (never read in training)
+        callbacks.append(MaskSnapshots(run / name / "masks"))
     if progress:  # rich bars on a terminal, plain lines (n/N, rate, ETA) in a log file
         callbacks.append(PlainTrainingProgress(f"train {name}") if plain_wanted() else RichProgressBar(leave=False))
     return L.Trainer(
