@@ -92,6 +92,11 @@ class PrepareConfig(StrictModel):
     keep_empty: bool = Field(False, description="keep frames with no person (flagged in the manifest)")
     mask_noise: MaskNoiseConfig | None = Field(None, description="corrupt masks before making stimuli (seg-noise)")
     flow: bool = Field(False, description="also write optical-flow images per condition (stimuli/flow.py)")
+    image_format: Literal["png", "jpg", "webp"] = Field(
+        "png", description="stimulus images: png (lossless), jpg or webp at image_quality; masks are always PNG"
+    )
+    image_quality: int = Field(95, ge=1, le=100, description="jpg/webp quality (1..100); png ignores it")
+    writer_threads: int = Field(3, ge=1, le=64, description="threads encoding and writing images per process")
 
 
 class LossWeights(StrictModel):
