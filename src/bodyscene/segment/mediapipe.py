@@ -16,6 +16,17 @@ blobs of at least 3% of the frame, close-ups being the model's home ground) was 
 on close-ups (people 55-95% of the frame height) the pyramid alone found the same share of people's pixels
 (0.976 vs 0.978) with higher precision and fewer leftovers after inpainting (benchmarks/segmenter_quality.py).
 `mode="whole"` is the plain model on the whole frame, for comparison.
+
+Video (`track_every=k`, for all frames of a clip): the pyramid makes ~150 model calls per 1280x720 frame, nearly
+all on tiles with no one in them. `segment_frames` runs the full pyramid on a clip's first frame, then on each next
+frame only the tiles that overlap the boxes of the people found in the previous frame (each box grown by
+`track_margin` of its size, at least `track_margin_px`), and keeps the mask inside those boxes. A pixel inside a box
+is covered by exactly the tiles that cover it in the full pass, with the same votes, so inside the boxes the tracked
+mask is the full pass's mask, pixel for pixel; what tracking can miss is a person outside every box. So the full
+pyramid runs again every k frames, and at once when (a) the tracked area grows or shrinks by more than
+`track_area_change` times, (b) the frame changes outside the boxes over at least a small person's area (1/8-scale
+grey levels differing by more than `track_motion` from the previous frame: someone walking in), or (c) the whole
+frame changes (a cut). benchmarks/prepare.py measures the speed-up and the recall against the per-frame pass.
 """
 
 from __future__ import annotations
@@ -29,6 +40,32 @@ from bodyscene.errors import BodySceneError
 from bodyscene.segment.base import FrameRef, Segmentation, Segmenter, register
 
 MODES = ("tiles", "whole")
+THUMB = 8  # change detection at 1/8 scale: cheap, and blind to compression noise
+CUT_LEVELS = 30.0  # mean grey-level change of the whole thumbnail that counts as a cut
+
+
+def person_boxes(mask: np.ndarray, margin: float, margin_px: int) -> list[tuple[int, int, int, int]]:
+    """(y0, x0, y1, x1) around each blob of `mask`, grown by `margin` of its larger side (at least `margin_px`)."""
+    h, w = mask.shape
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    boxes = []
+    for x, y, bw, bh, _ in stats[1:]:
+        grow = max(margin_px, round(margin * max(bw, bh)))
+        boxes.append((max(0, y - grow), max(0, x - grow), min(h, y + bh + grow), min(w, x + bw + grow)))
+    return boxes
+
+
+def box_mask(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int]) -> np.ndarray:
+    roi = np.zeros(shape, bool)
+    for y0, x0, y1, x1 in boxes:
+        roi[y0:y1, x0:x1] = True
+    return roi
+
+
+def thumbnail(frame: np.ndarray) -> np.ndarray:
+    h, w = frame.shape[:2]
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    return cv2.resize(grey, (max(1, w // THUMB), max(1, h // THUMB)), interpolation=cv2.INTER_AREA).astype(np.int16)
 
 
 def tile_starts(length: int, tile: int) -> list[int]:
@@ -63,6 +100,11 @@ class MediaPipeSegmenter(Segmenter):
         tile_factor: float = 2.5,
         closeup_fraction: float | None = None,
         model: str = "general",
+        track_every: int | None = None,
+        track_margin: float = 0.25,
+        track_margin_px: int = 16,
+        track_area_change: float = 1.5,
+        track_motion: float | None = 24.0,
     ):
         if mode not in MODES:
             raise BodySceneError(f"mediapipe segmenter: mode={mode!r}; choose one of {', '.join(MODES)}")
@@ -70,6 +112,14 @@ class MediaPipeSegmenter(Segmenter):
             raise BodySceneError(f"mediapipe segmenter: model={model!r}; choose general (256x256) or landscape")
         if min_height < 8:
             raise BodySceneError(f"mediapipe segmenter: min_height={min_height} px is too small; use >= 8")
+        if track_every is not None and track_every < 1:
+            raise BodySceneError(f"mediapipe segmenter: track_every={track_every}; use k >= 1 (or null: per frame)")
+        if track_area_change <= 1.0 or track_margin < 0 or track_margin_px < 0:
+            raise BodySceneError("mediapipe segmenter: track_area_change must be > 1, track_margin(_px) >= 0")
+        self.track_every, self.track_margin, self.track_margin_px = track_every, track_margin, track_margin_px
+        self.track_area_change, self.track_motion = track_area_change, track_motion
+        self.calls = 0  # model calls so far (benchmarks/prepare.py: calls per frame, per-frame vs tracked)
+        self.full_passes = 0
         self.mode, self.threshold, self.model = mode, threshold, model
         self.min_height, self.tile_factor, self.closeup_fraction = min_height, tile_factor, closeup_fraction
         self._graph = None  # built lazily, so each worker process builds its own
@@ -81,34 +131,96 @@ class MediaPipeSegmenter(Segmenter):
             from mediapipe.python.solutions.selfie_segmentation import SelfieSegmentation
 
             self._graph = SelfieSegmentation(model_selection=0 if self.model == "general" else 1)
+        self.calls += 1
         return self._graph.process(np.ascontiguousarray(image)).segmentation_mask
 
-    def tiled_mask(self, frame: np.ndarray, tile: int) -> np.ndarray:
-        """Pixels that at least half of the tiles covering them call person."""
+    def tiled_mask(
+        self, frame: np.ndarray, tile: int, boxes: list[tuple[int, int, int, int]] | None = None
+    ) -> np.ndarray:
+        """Pixels that at least half of the tiles covering them call person (only the tiles that overlap `boxes`,
+        when given: exact inside the boxes, where every covering tile overlaps one)."""
         h, w = frame.shape[:2]
         votes = np.zeros((h, w), np.uint8)
         cover = np.zeros((h, w), np.uint8)
         for y in tile_starts(h, tile):
             for x in tile_starts(w, tile):
+                if boxes is not None and not any(
+                    y < y1 and y + tile > y0 and x < x1 and x + tile > x0 for y0, x0, y1, x1 in boxes
+                ):
+                    continue
                 sl = (slice(y, y + tile), slice(x, x + tile))
                 votes[sl] += self.probability(frame[sl]) > self.threshold
                 cover[sl] += 1
         return (votes > 0) & (2 * votes >= cover)
 
     def segment(self, frame: np.ndarray, ref: FrameRef | None = None) -> Segmentation:
+        if self.mode == "whole":
+            whole = self.probability(frame) > self.threshold
+            n, _ = cv2.connectedComponents(whole.astype(np.uint8), connectivity=8)
+            return Segmentation(whole, persons=n - 1)
+        mask = self.pyramid_mask(frame)
+        return Segmentation(mask, persons=self.count_persons(mask))
+
+    def pyramid_mask(self, frame: np.ndarray, boxes: list[tuple[int, int, int, int]] | None = None) -> np.ndarray:
+        """The tile pyramid's mask (with `boxes`: only the tiles over them, and the mask inside them)."""
         h, w = frame.shape[:2]
         mask = np.zeros((h, w), bool)
-        if self.mode == "whole" or self.closeup_fraction is not None:
+        if self.closeup_fraction is not None:  # one whole-frame call: run on every frame, tracked or not
             whole = self.probability(frame) > self.threshold
             n, labels, stats, _ = cv2.connectedComponentsWithStats(whole.astype(np.uint8), connectivity=8)
-            if self.mode == "whole":
-                return Segmentation(whole, persons=n - 1)
             big = stats[:, cv2.CC_STAT_AREA] >= self.closeup_fraction * h * w
             big[0] = False
             mask = big[labels]
-        for tile in tile_sizes(h, w, self.min_height, self.tile_factor):
-            mask |= self.tiled_mask(frame, tile)
-        return Segmentation(mask, persons=self.count_persons(mask))
+        tiles = np.zeros((h, w), bool)
+        if boxes is None or boxes:
+            for tile in tile_sizes(h, w, self.min_height, self.tile_factor):
+                tiles |= self.tiled_mask(frame, tile, boxes)
+        if boxes is not None:
+            tiles &= box_mask(boxes, (h, w))
+        else:
+            self.full_passes += 1
+        return mask | tiles
+
+    def segment_frames(
+        self, frames: dict[int, np.ndarray], refs: dict[int, FrameRef] | None = None
+    ) -> dict[int, Segmentation | BodySceneError]:
+        """A clip's frames as video: the full pyramid on the first, then tiles around the people of the previous
+        frame (module docstring); per frame when `track_every` is not set."""
+        if self.track_every is None or self.mode == "whole":
+            return super().segment_frames(frames, refs)
+        out: dict[int, Segmentation | BodySceneError] = {}
+        prev_mask, prev_thumb, last_full = None, None, None
+        for index in sorted(frames):
+            frame = frames[index]
+            thumb, mask = thumbnail(frame), None
+            if (
+                prev_mask is not None
+                and prev_mask.shape == frame.shape[:2]
+                and index - last_full < self.track_every
+                and not self._changed(thumb, prev_thumb, prev_mask)
+            ):
+                tracked = self.pyramid_mask(frame, person_boxes(prev_mask, self.track_margin, self.track_margin_px))
+                before, after = int(prev_mask.sum()), int(tracked.sum())
+                ratio = self.track_area_change
+                if before == after == 0 or (before and before / ratio <= after <= before * ratio):
+                    mask = tracked
+            if mask is None:
+                mask, last_full = self.pyramid_mask(frame), index
+            out[index] = Segmentation(mask, persons=self.count_persons(mask))
+            prev_mask, prev_thumb = mask, thumb
+        return out
+
+    def _changed(self, thumb: np.ndarray, prev: np.ndarray, prev_mask: np.ndarray) -> bool:
+        """A cut, or something new outside the tracked boxes (over at least a small person's area)."""
+        diff = np.abs(thumb - prev)
+        if float(diff.mean()) > CUT_LEVELS:
+            return True
+        if self.track_motion is None:
+            return False
+        boxes = person_boxes(prev_mask, self.track_margin, self.track_margin_px)
+        roi = cv2.resize(box_mask(boxes, prev_mask.shape).astype(np.uint8), thumb.shape[::-1]) > 0
+        moved = int(((diff > self.track_motion) & ~roi).sum()) * THUMB * THUMB
+        return moved >= self.min_height**2 / 6
 
     def count_persons(self, mask: np.ndarray) -> int:
         """Connected blobs at least as large as a small person (min_height tall, a third as wide, half

@@ -162,14 +162,23 @@ def _process_clip(
         _skip(result, clip, "", str(e))
         result.errors.append({"clip_id": clip.clip_id, "path": clip.rel, "reason": str(e)})
         return result
-    segs: dict[int, Segmentation] = {}
+    usable: dict[int, np.ndarray] = {}
     for index in sorted(frames):
         try:
-            frames[index] = as_rgb(frames[index], f"{clip.path} frame {index}")
-            segs[index] = segmenter.segment(frames[index], FrameRef(data_root, clip.rel, index))
+            usable[index] = as_rgb(frames[index], f"{clip.path} frame {index}")
         except BodySceneError as e:
             if index in indices:
                 _skip(result, clip, index, str(e))
+    frames = usable  # (a clip whose frame size varies is made per frame: background.plan_clip says so)
+    # the clip's frames in order, as video: a tracking or batching segmenter sees them together
+    refs = {i: FrameRef(data_root, clip.rel, i) for i in frames}
+    segs: dict[int, Segmentation] = {}
+    for index, seg in segmenter.segment_frames(frames, refs).items():
+        if isinstance(seg, BodySceneError):
+            if index in indices:
+                _skip(result, clip, index, str(seg))
+        else:
+            segs[index] = seg
     masks = {i: _noisy_mask(seg.mask, clip, i, cfg) for i, seg in segs.items()}
     plan = plan_clip(frames, masks, cfg)
     for note in plan.notes:
