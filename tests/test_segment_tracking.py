@@ -6,7 +6,7 @@ import pytest
 
 from bodyscene.errors import BodySceneError
 from bodyscene.segment import get_segmenter
-from bodyscene.segment.mediapipe import person_boxes
+from bodyscene.segment.mediapipe import box_mask, person_boxes
 from helpers_seg import wide_shot
 
 SIZE = (240, 480)  # tiles of 100 and 200 px at min_height 40: 40 model calls for a full pass
@@ -34,16 +34,24 @@ def per_frame(frames):
 
 
 def test_tracked_equals_per_frame_on_a_static_clip_with_fewer_model_calls(shot):
-    """Tolerance: none. Inside the tracked boxes every pixel sees the same tiles as in the full pass, so on a
-    static clip the tracked mask is the per-frame mask pixel for pixel."""
+    """Tolerance, stated: the tracked mask is inside the per-frame mask, and misses at most `track_level_share`
+    (2%) of it plus blobs smaller than a person. Inside the tracked boxes every pixel sees the same tiles as in the
+    full pass; what is left out is the pyramid levels that add under 2% and the specks no box is drawn around."""
     frame, truth = shot
     frames = {i: frame.copy() for i in range(6)}
     reference, calls = per_frame(frames)
     assert (reference[0] & truth).sum() / truth.sum() > 0.5  # the per-frame pass finds the person
     seg = get_segmenter("mediapipe", track_every=10, **OPTIONS)
     tracked = seg.segment_frames(frames)
-    for i in frames:
-        assert np.array_equal(tracked[i].mask, reference[i]), i
+    assert np.array_equal(tracked[0].mask, reference[0])  # the first frame is a full pass
+    boxes = person_boxes(reference[0], seg.track_margin, seg.track_margin_px, seg.person_area())
+    specks = reference[0] & ~box_mask(boxes, reference[0].shape)
+    for i in range(1, 6):
+        mask = tracked[i].mask
+        assert not (mask & ~reference[i]).any(), i
+        assert (reference[i] & ~mask).sum() <= seg.track_level_share * reference[i].sum() + specks.sum(), i
+        assert (mask & truth).sum() >= 0.98 * (reference[i] & truth).sum(), i
+        assert tracked[i].persons == 1
     assert seg.full_passes == 1
     assert seg.calls < calls * 0.75  # the other five frames ran only the tiles over the person
 
@@ -55,8 +63,8 @@ def test_a_person_walking_in_mid_clip_is_found_in_the_frame_they_appear(shot):
     seg = get_segmenter("mediapipe", track_every=100, **OPTIONS)
     tracked = seg.segment_frames(frames)
     assert not tracked[0].mask.any() or tracked[0].persons == 0
-    for i in (3, 4, 5):  # the change outside the (empty) tracked area starts a full pass at frame 3
-        assert np.array_equal(tracked[i].mask, reference[i]), i
+    assert np.array_equal(tracked[3].mask, reference[3])  # the change outside the tracked area: a full pass
+    for i in (3, 4, 5):
         assert (tracked[i].mask & truth).sum() / truth.sum() > 0.5
 
 
