@@ -141,7 +141,15 @@ class TrainConfig(StrictModel):
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes (per GPU process)")
     precision: Precision = Field("32-true", description="'auto': bf16-mixed where the GPU supports it")
     channels_last: bool = Field(True, description="NHWC memory format for model and inputs (faster convs with AMP)")
-    cache_dir: Path | None = Field(None, description="decoded-frame cache; None: STIM/cache")
+    cache_dir: Path | None = Field(None, description="decoded-frame cache and shards; None: STIM/cache")
+    store: Literal["auto", "cache", "shards", "files"] = Field(
+        "auto",
+        description="training frames from: cache (uint8 .npy), shards (tar of encoded frames), files; "
+        "auto: cache when it fits a quarter of memory, else shards (train/store.py)",
+    )
+    shard_format: Literal["png", "jpg"] = Field("png", description="shards: png (lossless) or jpg at shard_quality")
+    shard_quality: int = Field(95, ge=1, le=100, description="shards: JPEG quality")
+    shard_mb: int = Field(1024, ge=1, description="shards: megabytes per tar shard")
     accelerator: str = "auto"
     devices: int | str = Field("auto", description="devices per node; under torchrun: LOCAL_WORLD_SIZE")
     num_nodes: int | Literal["auto"] = Field("auto", description="under torchrun: WORLD_SIZE / LOCAL_WORLD_SIZE")

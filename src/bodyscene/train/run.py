@@ -100,6 +100,10 @@ def train_model(
         cache_dir=train_cfg.cache_dir,
         resize=train_cfg.resize,
         samples_per_epoch=train_cfg.samples_per_epoch,
+        store=train_cfg.store,
+        shard_format=train_cfg.shard_format,
+        shard_quality=train_cfg.shard_quality,
+        shard_mb=train_cfg.shard_mb,
     )
     module = ActionModule(model_cfg.model_dump(mode="json"), train_cfg.model_dump(mode="json"), data.classes)
     has_val = len(data.stimuli.split("val")) > 0
@@ -171,7 +175,10 @@ def train_model(
 
 
 # settings that change where and how fast training runs, not what it computes: a resume may change them
-EXECUTION_ONLY = ("num_workers", "accelerator", "devices", "num_nodes", "strategy", "cache_dir", "log_draws")
+# (store: cache, png shards and files give the same images; shard_format jpg does not, so it is not listed)
+EXECUTION_ONLY = (
+    "num_workers", "accelerator", "devices", "num_nodes", "strategy", "cache_dir", "log_draws", "store", "shard_mb",
+)  # fmt: skip
 
 
 def _same_settings(saved_file: Path, saved: str) -> bool:
