@@ -22,6 +22,7 @@ shared machine the wall clock mostly measures the other users.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import sys
@@ -41,7 +42,7 @@ from bodyscene.data.video import read_frames, sample_indices, write_video  # noq
 from bodyscene.segment import get_segmenter  # noqa: E402
 from bodyscene.stimuli.make import prepare  # noqa: E402
 from bodyscene.stimuli.masks import dilate_mask, make_body_only  # noqa: E402
-from helpers_seg import PEOPLE, photo, street  # noqa: E402
+from helpers_seg import PEOPLE, photo, street, wide_shot  # noqa: E402
 
 H, W, N_FRAMES = 360, 640, 48
 
@@ -89,6 +90,22 @@ def make_clips(root: Path, n: int, rng: np.random.Generator, seg=None) -> list[n
         if seg is not None:
             truths.append(np.stack([truth[t % 40 : t % 40 + H, t % 40 : t % 40 + W] for t in range(N_FRAMES)]))
     return truths
+
+
+def make_wide_clip(path: Path, seg, height: int, n_frames: int, step: int = 4) -> np.ndarray:
+    """A wide shot: a bus.jpg person cut out and pasted `height` px tall into the street, walking `step` px a frame
+    (helpers_seg.wide_shot); returns the reference mask per frame (the pasted pixels)."""
+    frame, truth = wide_shot(seg, height, (H, W))
+    background = street(H, W)
+    frames, truths = [], []
+    for t in range(n_frames):
+        moved = np.roll(truth, step * t, axis=1)
+        image = background.copy()
+        image[moved] = np.roll(frame, step * t, axis=1)[moved]
+        frames.append(image)
+        truths.append(moved)
+    write_video(path, frames, fps=24, gop=12)
+    return np.stack(truths)
 
 
 def tracked_vs_per_frame(clips, truths, n_frames: int, track_every: int) -> dict[str, dict[str, float]]:
@@ -153,7 +170,8 @@ def main() -> None:
     ap.add_argument("--track-clips", type=int, default=2, help="clips (of the same set) for tracked vs per-frame")
     ap.add_argument("--track-frames", type=int, default=N_FRAMES, help="frames of each of those clips")
     ap.add_argument("--track-every", type=int, default=12, help="full pyramid every k frames")
-    ap.add_argument("--parts", default="pipeline,tracked")
+    ap.add_argument("--parts", default="pipeline,tracked", help="also: wide (tracking on a wide shot)")
+    ap.add_argument("--wide-height", type=int, default=100, help="wide: the walking person's height, px")
     args = ap.parse_args()
     W, H = (int(v) for v in args.size.split("x"))
     parts = set(args.parts.split(","))
@@ -174,6 +192,12 @@ def main() -> None:
         if "tracked" in parts:  # the first clips of the set, alternately street and close-up, as made
             chosen = [by_name[f"clip{i:02d}"] for i in range(min(args.track_clips, args.clips))]
             track = tracked_vs_per_frame(chosen, truths[: len(chosen)], args.track_frames, args.track_every)
+        wide = None
+        if "wide" in parts:
+            clip = read_folders(tmp / "data")[1][0]
+            wide_truth = make_wide_clip(tmp / "wide.mp4", reference, args.wide_height, args.track_frames)
+            wide_clip = dataclasses.replace(clip, path=tmp / "wide.mp4")
+            wide = tracked_vs_per_frame([wide_clip], [wide_truth], args.track_frames, args.track_every)
         if "pipeline" in parts:
             seg = get_segmenter(args.segmenter)
             for clip in clips:
@@ -230,6 +254,17 @@ def main() -> None:
             f"tracked/per-frame from cpu time: {cpu_ratio:.2f}, from model calls: "
             f"{track['per-frame']['calls'] / track['tracked']['calls']:.2f}"
         )
+    if wide is not None:
+        print(f"wide shot: 1 clip x {args.track_frames} frames, a {args.wide_height} px person walking 4 px/frame")
+        for k, v in wide.items():
+            print(
+                f"{k:10s} {v['fps']:6.2f} frames/s, {v['cpu']:.3f} cpu-s/frame, {v['calls']:.1f} model calls/frame, "
+                f"full passes {v['full']:.2f}/frame, recall {v['recall']:.4f}"
+            )
+        print(f"wide shot tracked/per-frame: {wide['tracked']['fps'] / wide['per-frame']['fps']:.2f} (wall), "
+              f"{wide['per-frame']['cpu'] / wide['tracked']['cpu']:.2f} (cpu), "
+              f"{wide['per-frame']['calls'] / wide['tracked']['calls']:.2f} (calls); recall tracked minus per-frame "
+              f"{wide['tracked']['recall'] - wide['per-frame']['recall']:+.4f}")  # fmt: skip
     if "pipeline" in parts:
         print(f"ratio pipeline/naive: {fps['pipeline'] / fps['naive']:.2f}")
         print(f"ratio pipeline/segmenter: {fps['pipeline'] / fps['segmenter']:.2f}")
