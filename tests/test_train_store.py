@@ -93,3 +93,14 @@ def test_auto_picks_the_cache_while_it_fits_in_memory():
     assert choose_store("files", 10**9, 3, 224) == "files"
     with pytest.raises(BodySceneError, match="train.store"):
         choose_store("lmdb", 1, 1, 32)
+
+
+def test_a_resume_may_change_the_store_but_not_to_lossy_shards(tmp_path):
+    from bodyscene.config import ModelConfig, TrainConfig, dump_config
+    from bodyscene.train.run import _same_settings, _Saved
+
+    saved = tmp_path / "config.yaml"
+    saved.write_text(dump_config(_Saved(model=ModelConfig(), train=TrainConfig(store="cache"))))
+    assert _same_settings(saved, dump_config(_Saved(model=ModelConfig(), train=TrainConfig(store="shards"))))
+    lossy = TrainConfig(store="shards", shard_format="jpg")
+    assert not _same_settings(saved, dump_config(_Saved(model=ModelConfig(), train=lossy)))
