@@ -84,3 +84,12 @@ def test_boxes_grow_by_the_margin_and_stay_in_the_frame():
     assert person_boxes(np.zeros((10, 10), bool), 0.5, 4) == []
     with pytest.raises(BodySceneError, match="track_every"):
         get_segmenter("mediapipe", track_every=0)
+
+
+def test_a_clip_whose_frame_size_changes_gets_a_full_pass_at_the_change(shot):
+    frame, _ = shot
+    small = np.ascontiguousarray(frame[:200, :400])
+    seg = get_segmenter("mediapipe", track_every=10, **OPTIONS)
+    tracked = seg.segment_frames({0: frame, 1: frame, 2: small, 3: small})
+    assert [tracked[i].mask.shape for i in range(4)] == [SIZE, SIZE, (200, 400), (200, 400)]
+    assert seg.full_passes == 2
