@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from bodyscene.errors import BodySceneError
-from bodyscene.files import atomic_write_text
+from bodyscene.files import atomic_write_text, commit, temp_beside
 from bodyscene.stimuli.images import decode_image, encode_image
 
 STORES = ("auto", "cache", "shards", "files")
@@ -160,11 +160,7 @@ def build_shards(
 
     def close_shard() -> None:
         tar.close()  # (writes the end-of-archive blocks)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        final = folder / shards[-1]
-        os.replace(tmp, final)
-        shard_bytes.append(final.stat().st_size)
+        shard_bytes.append(commit(tmp, folder / shards[-1]).stat().st_size)
 
     threads = threads or min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(threads) as pool:  # OpenCV decodes and encodes without the GIL
@@ -173,7 +169,7 @@ def build_shards(
                 if tar is not None:
                     close_shard()
                 shards.append(f"{stem}-{len(shards):05d}.tar")
-                tmp = folder / f".{shards[-1]}.tmp"
+                tmp = temp_beside(folder / shards[-1])
                 tar = tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT)  # noqa: SIM115 - closed in close_shard
             info = tarfile.TarInfo(f"{i:09d}.{column}.{ext}")
             info.size, info.mtime, info.mode = len(data), 0, 0o644
@@ -216,7 +212,7 @@ class ShardStore:
             warnings.warn(f"{problem}; rebuilding the {split}/{column} shards", stacklevel=2)
             index.unlink()
         stem = index.name.removesuffix(".json")
-        for stale in [*index.parent.glob(f"{stem}-*.tar"), *index.parent.glob(f".{stem}-*.tmp")]:
+        for stale in [*index.parent.glob(f"{stem}-*.tar"), *index.parent.glob(f".{stem}-*.tar.*.tmp")]:
             stale.unlink(missing_ok=True)  # an unfinished build's shards (no index: never read)
         return build_shards(
             paths, index, self.cache.size, self.cache.resize, self.image_format, self.quality, self.shard_mb, column
