@@ -9,7 +9,9 @@ half-written image or manifest.
 At scale: `workers` processes each build their own segmenter and take clips from a shared queue; `shard="i/n"`
 takes every n-th clip (from the i-th), so n machines or array jobs can share one output folder; the manifest is
 assembled once every clip has its record (the last shard to finish, or any rerun, writes it). A video that cannot be
-decoded is listed in errors.csv with the reason and the run goes on.
+decoded is listed in errors.csv with the reason and the run goes on. A clip's frames are decoded in one pass and
+given to the segmenter together, in order (tracking, batches: docs/scale.md); images are PNG, JPEG or WebP
+(`image_format`, stimuli/images.py), masks always PNG.
 """
 
 from __future__ import annotations

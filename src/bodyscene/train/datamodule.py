@@ -5,6 +5,8 @@ column is decoded and resized once into one memory-mapped .npy (N x 3 x S x S ui
 the image size and the source files. Later runs, DDP ranks and DataLoader workers all map the same file; the page
 cache keeps it in RAM. A batch is one fancy-indexed read of the map (`__getitems__`), no per-item stacking.
 Normalisation and augmentation happen on the batch, on the training device (module.py).
+Sets too big for that cache (all frames of HAA500: ~110 GB a column) read from tar shards of encoded frames or from
+the files instead (`train.store`, train/store.py); the samplers below are the same whatever the store.
 """
 
 from __future__ import annotations
