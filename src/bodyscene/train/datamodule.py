@@ -264,7 +264,7 @@ class StimulusDataModule(L.LightningDataModule):
         columns = [c for c in model_inputs(kind, condition).values() if c is not None]
         n_frames = len(self.stimuli.split("train")) + len(self.stimuli.split("val"))
         self.store = choose_store(store, n_frames, len(columns), image_size)  # train/store.py
-        self.shards = ShardStore(self.cache, shard_format, shard_quality, shard_mb)
+        self.shards = ShardStore(self.cache, load_image, shard_format, shard_quality, shard_mb)
 
     def frames_of(self, split: str, column: str):
         """One split x column from the chosen store; empty splits come from the cache (an empty array)."""
@@ -272,7 +272,7 @@ class StimulusDataModule(L.LightningDataModule):
             return self.cache.frames(split, column)
         if self.store == "shards":
             return self.shards.frames(split, column)
-        return FileFrames(self.cache.paths(split, column), self.cache.size, self.cache.resize)
+        return FileFrames(self.cache.paths(split, column), self.cache.size, self.cache.resize, load_image)
 
     def prepare_data(self) -> None:
         """Lightning calls this on one process per node before the others start: build the caches there once."""

@@ -59,20 +59,18 @@ def choose_store(store: str, n_frames: int, n_columns: int, size: int) -> str:
 
 
 class FileFrames:
-    """The stimulus files, decoded and resized at each read."""
+    """The stimulus files, decoded and resized at each read (`load`: datamodule.load_image)."""
 
-    def __init__(self, paths: list[Path], size: int, resize: str):
-        self.paths, self.size, self.resize = paths, size, resize
+    def __init__(self, paths: list[Path], size: int, resize: str, load):
+        self.paths, self.size, self.resize, self.load = paths, size, resize, load
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def read(self, idx: np.ndarray) -> np.ndarray:
-        from bodyscene.train.datamodule import load_image
-
         out = np.empty((len(idx), 3, self.size, self.size), np.uint8)
         for j, i in enumerate(idx):
-            out[j] = load_image(self.paths[i], self.size, self.resize).transpose(2, 0, 1)
+            out[j] = self.load(self.paths[i], self.size, self.resize).transpose(2, 0, 1)
         return out
 
 
@@ -134,6 +132,7 @@ def build_shards(
     index_file: Path,
     size: int,
     resize: str,
+    load,
     image_format: str = "png",
     quality: int = 95,
     shard_mb: int = 1024,
@@ -141,8 +140,8 @@ def build_shards(
     threads: int | None = None,
 ) -> Path:
     """Resize each image to size x size, encode it, and append it to tar shards next to `index_file`
-    (`<stem>-00000.tar`, ...); the index, written last and atomically, marks the set complete."""
-    from bodyscene.train.datamodule import load_image
+    (`<stem>-00000.tar`, ...); the index, written last and atomically, marks the set complete. `load(path, size,
+    resize)` gives the resized RGB frame (datamodule.load_image: the cache's own decoding, so PNG shards equal it)."""
 
     stem, folder = index_file.name.removesuffix(".json"), index_file.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -153,7 +152,7 @@ def build_shards(
     shards, shard_bytes, members = [], [], []
 
     def encoded(path: Path) -> bytes:
-        rgb = load_image(path, size, resize)
+        rgb = load(path, size, resize)
         return encode_image(rgb, image_format, quality)
 
     tar, tmp = None, None
@@ -191,8 +190,14 @@ class ShardStore:
     """Shards for each (split, column) of a stimulus set, named after the frame cache's key (the sources' digest,
     size and resize) plus the encoding, in `cache_dir` (default STIM/cache)."""
 
-    def __init__(self, cache, image_format: str = "png", quality: int = 95, shard_mb: int = 1024):
-        self.cache, self.image_format, self.quality, self.shard_mb = cache, image_format, quality, shard_mb
+    def __init__(self, cache, load, image_format: str = "png", quality: int = 95, shard_mb: int = 1024):
+        self.cache, self.load, self.image_format, self.quality, self.shard_mb = (
+            cache,
+            load,
+            image_format,
+            quality,
+            shard_mb,
+        )
         self._frames: dict[tuple[str, str], ShardFrames] = {}
 
     def index_file(self, split: str, column: str) -> Path:
@@ -215,8 +220,9 @@ class ShardStore:
         for stale in [*index.parent.glob(f"{stem}-*.tar"), *index.parent.glob(f".{stem}-*.tar.*.tmp")]:
             stale.unlink(missing_ok=True)  # an unfinished build's shards (no index: never read)
         return build_shards(
-            paths, index, self.cache.size, self.cache.resize, self.image_format, self.quality, self.shard_mb, column
-        )
+            paths, index, self.cache.size, self.cache.resize, self.load, self.image_format, self.quality,
+            self.shard_mb, column,
+        )  # fmt: skip
 
     def frames(self, split: str, column: str) -> ShardFrames:
         key = (split, column)
