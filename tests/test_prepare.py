@@ -7,7 +7,7 @@ import pytest
 from bodyscene.config import PrepareConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.stimuli.make import prepare
-from bodyscene.stimuli.manifest import FILL_COLUMNS, MANIFEST_COLUMNS, read_stimulus_set
+from bodyscene.stimuli.manifest import FILL_COLUMNS, IMAGE_COLUMNS, MANIFEST_COLUMNS, read_stimulus_set
 from bodyscene.stimuli.masks import dilate_mask
 
 
@@ -18,7 +18,7 @@ def _read(stim, row, column, flags=cv2.IMREAD_COLOR):
 def test_manifest_has_the_documented_columns_and_one_row_per_sampled_frame(tiny_stimuli):
     with open(tiny_stimuli / "manifest.csv") as f:
         reader = csv.DictReader(f)
-        assert tuple(reader.fieldnames) == MANIFEST_COLUMNS + FILL_COLUMNS
+        assert tuple(reader.fieldnames) == MANIFEST_COLUMNS + FILL_COLUMNS + IMAGE_COLUMNS
         rows = list(reader)
     stim = read_stimulus_set(tiny_stimuli)
     # frames_per_clip=2 for train (4 classes x 4 clips), 1 for val and test

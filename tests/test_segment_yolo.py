@@ -102,3 +102,64 @@ def test_untrusted_pickle_is_refused(tmp_path):
     with pytest.raises(BodySceneError, match="evil.pt: cannot load YOLO weights"):
         seg.load()
     assert not marker.exists()
+
+
+def test_batched_frames_give_the_per_frame_masks(weights):
+    seg = get_segmenter("yolo", weights=weights, imgsz=128, conf=0.01, batch=3)
+    rng = np.random.default_rng(1)
+    frames = {i: rng.integers(0, 255, (72, 120, 3), dtype=np.uint8) for i in range(5)}
+    frames[5] = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)  # a size change starts a new batch
+    calls = []
+    predict = seg.predict
+    seg.predict = lambda batch: calls.append(len(batch)) or predict(batch)
+    batched = seg.segment_frames(frames)
+    assert calls == [3, 2, 1]
+    for i, frame in frames.items():
+        single = get_segmenter("yolo", weights=weights, imgsz=128, conf=0.01).segment(frame)
+        assert np.array_equal(batched[i].mask, single.mask) and batched[i].persons == single.persons
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message where no GPU is visible")
+@pytest.mark.parametrize("options", [{"device": "cuda"}, {"device": "0"}, {"half": True}])
+def test_a_gpu_asked_for_where_none_exists_is_one_line(weights, options):
+    with pytest.raises(BodySceneError) as err:
+        get_segmenter("yolo", weights=weights, **options)
+    message = str(err.value)
+    assert "\n" not in message and ("no CUDA GPU" in message or "half precision needs a CUDA GPU" in message)
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    skip = (".progress", "stimuli.json", "contact_sheet.png")
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not str(p.relative_to(folder)).startswith(skip)
+    }
+
+
+def test_batched_prepare_killed_mid_write_and_resumed_or_sharded_gives_identical_outputs(weights, tiny_data, tmp_path):
+    from bodyscene.config import PrepareConfig
+    from bodyscene.stimuli.make import prepare
+
+    # (the random-weight model finds no one: min_mask_fraction 0 keeps every frame, so all are written)
+    cfg = PrepareConfig(
+        segmenter="yolo", weights=str(weights), frames_per_clip=2, residual=False, min_mask_fraction=0.0,
+        segmenter_options={"imgsz": 64, "conf": 0.0001, "batch": 4}, image_format="jpg",
+    )  # fmt: skip
+    whole = tmp_path / "whole"
+    prepare(tiny_data, whole, cfg)
+    killed = tmp_path / "killed"
+    prepare(tiny_data, killed, cfg)
+    records = sorted((killed / ".progress").glob("*.json"))
+    for r in records[1::2]:  # as if killed while these clips' images were being written
+        r.unlink()
+    row = (killed / "manifest.csv").read_text().splitlines()[1].split(",")
+    (killed / "manifest.csv").unlink()
+    half = next(killed.rglob("*.jpg"))
+    (half.parent / f".{half.name}.tmp").write_bytes(half.read_bytes()[:10])  # a half-written temp file
+    prepare(tiny_data, killed, cfg)
+    assert _outputs(killed) == _outputs(whole) and row
+    sharded = tmp_path / "sharded"
+    for shard in ("0/2", "1/2"):  # e.g. one process per GPU
+        prepare(tiny_data, sharded, cfg, shard=shard)
+    assert _outputs(sharded) == _outputs(whole)

@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 
-from bodyscene.data.video import count_frames, read_frames, sample_indices, write_video
+from bodyscene.data.video import DecodeStats, count_frames, read_frames, sample_indices, write_video
 from bodyscene.errors import BodySceneError
 from helpers_seg import write_audio_only
 
@@ -91,3 +91,22 @@ def test_zero_length_clip(tmp_path):
     for read in (count_frames, read_frames):
         with pytest.raises(BodySceneError, match="zero.mp4: (no video stream|the clip has no frames)"):
             read(path)
+
+
+def test_several_frames_are_decoded_in_one_pass_in_order(clip):
+    """Frames of one group of pictures (gop=10) share its decoding; groups with no wanted frame are skipped."""
+    stats = DecodeStats()
+    frames = read_frames(clip, [5, 6, 7, 8], stats=stats)
+    assert [level(frames[i]) for i in (5, 6, 7, 8)] == pytest.approx([5, 6, 7, 8], abs=1)
+    assert stats.seeks == 1 and stats.indices == list(range(9))  # no seek per frame, nothing decoded twice
+
+    with av.open(str(clip)) as container:  # x264 places keyframes where it likes: read them
+        stream = container.streams.video[0]
+        keys = [i for i, f in enumerate(container.decode(stream)) if f.key_frame]
+    stats = DecodeStats()
+    wanted = [5, 37, 38, 90, 99]
+    frames = read_frames(clip, wanted, stats=stats)
+    assert sorted(frames) == wanted and all(abs(level(frames[i]) - i) <= 1 for i in wanted)
+    needed = {i for t in wanted for i in range(max(k for k in keys if k <= t), t + 1)}
+    assert stats.indices == sorted(needed)  # in order, each once, exactly what the wanted frames need
+    assert stats.seeks <= len({max(k for k in keys if k <= t) for t in wanted})

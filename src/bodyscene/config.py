@@ -92,6 +92,11 @@ class PrepareConfig(StrictModel):
     keep_empty: bool = Field(False, description="keep frames with no person (flagged in the manifest)")
     mask_noise: MaskNoiseConfig | None = Field(None, description="corrupt masks before making stimuli (seg-noise)")
     flow: bool = Field(False, description="also write optical-flow images per condition (stimuli/flow.py)")
+    image_format: Literal["png", "jpg", "webp"] = Field(
+        "png", description="stimulus images: png (lossless), jpg or webp at image_quality; masks are always PNG"
+    )
+    image_quality: int = Field(95, ge=1, le=100, description="jpg/webp quality (1..100); png ignores it")
+    writer_threads: int = Field(3, ge=1, le=64, description="threads encoding and writing images per process")
 
 
 class LossWeights(StrictModel):
@@ -150,13 +155,22 @@ class TrainRecipe(StrictModel):
     precision: Precision = Field("32-true", description="'auto': bf16-mixed where the GPU supports it")
     channels_last: bool = Field(True, description="NHWC memory format for model and inputs (faster convs with AMP)")
     deterministic: bool = False
+    # shards: jpg changes the images the model sees, so the shard format is part of the recipe (png is lossless)
+    shard_format: Literal["png", "jpg"] = Field("png", description="shards: png (lossless) or jpg at shard_quality")
+    shard_quality: int = Field(95, ge=1, le=100, description="shards: JPEG quality")
 
 
 class TrainRuntime(StrictModel):
     """Where and how fast training runs and what it logs on the side. A resume may change any of it."""
 
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes (per GPU process)")
-    cache_dir: Path | None = Field(None, description="decoded-frame cache; None: STIM/cache")
+    cache_dir: Path | None = Field(None, description="decoded-frame cache and shards; None: STIM/cache")
+    store: Literal["auto", "cache", "shards", "files"] = Field(
+        "auto",
+        description="training frames from: cache (uint8 .npy), shards (tar of encoded frames), files; "
+        "auto: cache when it fits a quarter of memory, else shards (train/store.py)",
+    )
+    shard_mb: int = Field(1024, ge=1, description="shards: megabytes per tar shard")
     accelerator: str = "auto"
     devices: int | str = Field("auto", description="devices per node; under torchrun: LOCAL_WORLD_SIZE")
     num_nodes: int | Literal["auto"] = Field("auto", description="under torchrun: WORLD_SIZE / LOCAL_WORLD_SIZE")

@@ -27,6 +27,8 @@ FLOW_COLUMNS: tuple[str, ...] = ("flow_original", "flow_body", "flow_background"
 # optional, how each background-only frame was made: the mask scope used, the share of the frame hidden, and the
 # share of that region filled from other frames (inpaint temporal; empty otherwise)
 FILL_COLUMNS: tuple[str, ...] = ("mask_scope", "region_area", "temporal_share")
+# how the stimulus images are stored: png (lossless), jpg or webp, and the jpg/webp quality (empty for png)
+IMAGE_COLUMNS: tuple[str, ...] = ("image_format", "image_quality")
 SKIPPED_COLUMNS: tuple[str, ...] = ("clip_id", "path", "frame_index", "reason")
 
 # humans/: one row per trial. `choices`: the class names the trial offered, joined by CHOICE_SEPARATOR

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -53,10 +55,21 @@ def _index_of(frame: av.VideoFrame, stream, start: int) -> int | None:
     return round(float((frame.pts - start) * stream.time_base * stream.average_rate))
 
 
-def _decode_all(container, stream, wanted: set[int] | None) -> dict[int, np.ndarray]:
+@dataclass
+class DecodeStats:
+    """What a read cost: frames decoded and seeks made (a test holds `read_frames` to one pass in order)."""
+
+    decoded: int = 0
+    seeks: int = 0
+    indices: list[int] = field(default_factory=list)  # every decoded frame's index, in decoding order
+
+
+def _decode_all(container, stream, wanted: set[int] | None, stats: DecodeStats) -> dict[int, np.ndarray]:
     frames: dict[int, np.ndarray] = {}
     last = max(wanted) if wanted else None
     for i, frame in enumerate(container.decode(stream)):
+        stats.decoded += 1
+        stats.indices.append(i)
         if wanted is None or i in wanted:
             frames[i] = frame.to_ndarray(format="rgb24")
         if last is not None and i >= last:
@@ -64,36 +77,62 @@ def _decode_all(container, stream, wanted: set[int] | None) -> dict[int, np.ndar
     return frames
 
 
-def _decode_seeking(container, stream, wanted: list[int]) -> dict[int, np.ndarray] | None:
-    """Seek to the keyframe before each wanted frame and decode forward to it; None if timestamps are unusable."""
+def keyframe_indices(container, stream) -> list[int] | None:
+    """Indices of the keyframes, from the packets alone (demuxing reads the file but decodes nothing); None when
+    packets carry no timestamps."""
     start = stream.start_time or 0
-    frames: dict[int, np.ndarray] = {}
-    for target in wanted:
-        if target in frames:
-            continue
-        pts = start + int(target / (stream.average_rate * stream.time_base))
-        container.seek(pts, stream=stream, backward=True, any_frame=False)
-        for frame in container.decode(stream):
-            index = _index_of(frame, stream, start)
-            if index is None:
+    keys = []
+    for packet in container.demux(stream):
+        if packet.is_keyframe:
+            if packet.pts is None:
                 return None
-            if index in wanted:
-                frames[index] = frame.to_ndarray(format="rgb24")
-            if index >= target:
-                break
-        if target not in frames:
-            return None
-    return frames
+            keys.append(round(float((packet.pts - start) * stream.time_base * stream.average_rate)))
+    return sorted(keys) or None
+
+
+def _decode_seeking(container, stream, wanted: list[int], stats: DecodeStats) -> dict[int, np.ndarray] | None:
+    """One pass in order that skips what no wanted frame needs: each wanted frame needs the frames from the keyframe
+    before it; from one wanted frame the decoder goes on to the next unless a keyframe lies between them, in which
+    case it seeks forward to the last such keyframe. No frame is decoded twice. None if timestamps are unusable."""
+    keys = keyframe_indices(container, stream)
+    if keys is None or keys[0] > wanted[0]:
+        return None
+    start = stream.start_time or 0
+    rate = stream.average_rate * stream.time_base
+    frames: dict[int, np.ndarray] = {}
+    todo = list(wanted)
+    decoder, sought, last = None, None, -1
+    while todo:
+        target = todo[0]
+        if decoder is None or (sought != target and keys[bisect.bisect_right(keys, target) - 1] > last + 1):
+            container.seek(start + int(target / rate), stream=stream, backward=True, any_frame=False)
+            stats.seeks += 1
+            decoder, sought = iter(container.decode(stream)), target
+        frame = next(decoder, None)
+        if frame is None:
+            break
+        index = _index_of(frame, stream, start)
+        if index is None or index <= last or index > target:
+            return None  # no timestamps, or a seek that went back or past its target: decode in order instead
+        stats.decoded += 1
+        stats.indices.append(index)
+        last = index
+        if index == target:
+            frames[index] = frame.to_ndarray(format="rgb24")
+            todo.pop(0)
+    return frames if not todo else None
 
 
 def read_frames(
-    path: str | Path, indices: Sequence[int] | None = None, seek: bool | None = None
+    path: str | Path, indices: Sequence[int] | None = None, seek: bool | None = None, stats: DecodeStats | None = None
 ) -> dict[int, np.ndarray]:
     """Decode the wanted frames (all when `indices` is None) as RGB uint8 arrays, keyed by frame index.
 
-    A few frames of a long clip are read by seeking to the keyframe before each and decoding from there, instead of
-    decoding the clip from its start (`seek=None` decides: seek when the frames wanted are sparse). If timestamps do
-    not allow it (no frame rate, variable timing) it falls back to decoding in order, so the result is the same.
+    The clip is decoded once, in order: frames between wanted ones are decoded only when they share a group of
+    pictures with a wanted frame (they must be, to decode it); whole groups with no wanted frame are skipped by a
+    forward seek (`seek=None`: whenever the wanted frames leave a gap; False: decode every frame up to the last).
+    If timestamps do not allow seeking (no frame rate, variable timing) it falls back to decoding in order, so the
+    result is the same.
     A frame that is wanted but cannot be decoded (a truncated file) is an error naming the file.
     """
     path = Path(path)
@@ -102,18 +141,20 @@ def read_frames(
         return {}
     if wanted is not None and wanted[0] < 0:
         raise BodySceneError(f"{path}: frame index {wanted[0]} is negative")
+    stats = stats if stats is not None else DecodeStats()
     container = _open(path)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         frames = None
-        sparse = wanted is not None and stream.average_rate and (wanted[-1] + 1) > 4 * len(wanted)
-        if wanted is not None and (seek if seek is not None else sparse) and stream.average_rate:
-            frames = _decode_seeking(container, stream, wanted)
+        gaps = wanted is not None and (wanted[-1] + 1) > len(wanted)
+        if wanted is not None and (seek if seek is not None else gaps) and stream.average_rate:
+            frames = _decode_seeking(container, stream, wanted, stats)
             if frames is None:
-                container.seek(0)
+                container.seek(0, stream=stream)
+                stats.decoded, stats.indices = 0, []
         if frames is None:
-            frames = _decode_all(container, stream, None if wanted is None else set(wanted))
+            frames = _decode_all(container, stream, None if wanted is None else set(wanted), stats)
     except (av.error.FFmpegError, OSError) as e:
         raise BodySceneError(f"{path}: cannot decode video ({_reason(e)}); re-encode or remove the file") from e
     finally:

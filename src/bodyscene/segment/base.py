@@ -35,6 +35,20 @@ class Segmenter(ABC):
     def segment(self, frame: np.ndarray, ref: FrameRef | None = None) -> Segmentation:
         """frame: H x W x 3 uint8 RGB."""
 
+    def segment_frames(
+        self, frames: dict[int, np.ndarray], refs: dict[int, FrameRef] | None = None
+    ) -> dict[int, Segmentation | BodySceneError]:
+        """Frames of one clip, keyed by frame index (segmented in index order). Segmenters that gain from seeing a
+        clip as video (tracking: mediapipe; batches: yolo) override this. A frame that cannot be segmented maps to
+        its error, so one bad frame does not cost the clip."""
+        out: dict[int, Segmentation | BodySceneError] = {}
+        for index in sorted(frames):
+            try:
+                out[index] = self.segment(frames[index], (refs or {}).get(index))
+            except BodySceneError as e:
+                out[index] = e
+        return out
+
 
 SEGMENTERS: dict[str, Callable[..., Segmenter]] = {}
 

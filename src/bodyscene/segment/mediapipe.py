@@ -16,6 +16,20 @@ blobs of at least 3% of the frame, close-ups being the model's home ground) was 
 on close-ups (people 55-95% of the frame height) the pyramid alone found the same share of people's pixels
 (0.976 vs 0.978) with higher precision and fewer leftovers after inpainting (benchmarks/segmenter_quality.py).
 `mode="whole"` is the plain model on the whole frame, for comparison.
+
+Video (`track_every=k`, for all frames of a clip): the pyramid makes ~190 model calls per 1280x720 frame, nearly
+all on tiles with no one in them. `segment_frames` runs the full pyramid on a clip's first frame, then on each next
+frame only the tiles that overlap the boxes of the people found in the previous frame (blobs of at least a small
+person's area, each box grown by `track_margin` of its size, at least `track_margin_px`), at the pyramid levels
+that found them (the fewest levels holding all but `track_level_share` of the full pass's mask: a close-up is seen
+whole by the large tiles), and keeps the mask inside those boxes. A pixel inside a box is covered by exactly the
+tiles that cover it in the full pass, with the same votes, so on a still clip the tracked mask is the full pass's
+mask less at most that share and the specks no box is drawn around (tests/test_segment_tracking.py). What tracking
+cannot see is a person outside every box, so the full pyramid runs again every k frames, and at once when (a) the
+tracked area grows or shrinks by more than `track_area_change` times, (b) the frame changes outside the boxes over
+at least a small person's area (1/8-scale grey levels differing by more than `track_motion` from the previous
+frame, under no shift and under the camera's shift by phase correlation: someone walking in), or (c) the whole
+frame changes (a cut). benchmarks/prepare.py measures the speed-up and the recall against the per-frame pass.
 """
 
 from __future__ import annotations
@@ -29,6 +43,39 @@ from bodyscene.errors import BodySceneError
 from bodyscene.segment.base import FrameRef, Segmentation, Segmenter, register
 
 MODES = ("tiles", "whole")
+THUMB = 8  # change detection at 1/8 scale: cheap, and blind to compression noise
+CUT_LEVELS = 30.0  # mean grey-level change of the whole thumbnail that counts as a cut
+
+
+def person_boxes(
+    mask: np.ndarray, margin: float, margin_px: int, min_area: float = 0
+) -> list[tuple[int, int, int, int]]:
+    """(y0, x0, y1, x1) around each blob of `mask` of at least `min_area` px, grown by `margin` of its larger side
+    (at least `margin_px`)."""
+    h, w = mask.shape
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    boxes = []
+    for x, y, bw, bh, area in stats[1:]:
+        if area < min_area:
+            continue
+        grow = max(margin_px, round(margin * max(bw, bh)))
+        boxes.append((max(0, y - grow), max(0, x - grow), min(h, y + bh + grow), min(w, x + bw + grow)))
+    return boxes
+
+
+def box_mask(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int]) -> np.ndarray:
+    roi = np.zeros(shape, bool)
+    for y0, x0, y1, x1 in boxes:
+        roi[y0:y1, x0:x1] = True
+    return roi
+
+
+def thumbnail(frame: np.ndarray) -> np.ndarray:
+    """Grey levels at 1/8 scale, slightly blurred (so a sub-pixel camera drift barely changes them), float32."""
+    h, w = frame.shape[:2]
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(grey, (max(1, w // THUMB), max(1, h // THUMB)), interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(small.astype(np.float32), (3, 3), 0.8)
 
 
 def tile_starts(length: int, tile: int) -> list[int]:
@@ -63,6 +110,12 @@ class MediaPipeSegmenter(Segmenter):
         tile_factor: float = 2.5,
         closeup_fraction: float | None = None,
         model: str = "general",
+        track_every: int | None = None,
+        track_margin: float = 0.25,
+        track_margin_px: int = 16,
+        track_area_change: float = 1.5,
+        track_motion: float | None = 24.0,
+        track_level_share: float = 0.02,
     ):
         if mode not in MODES:
             raise BodySceneError(f"mediapipe segmenter: mode={mode!r}; choose one of {', '.join(MODES)}")
@@ -70,6 +123,15 @@ class MediaPipeSegmenter(Segmenter):
             raise BodySceneError(f"mediapipe segmenter: model={model!r}; choose general (256x256) or landscape")
         if min_height < 8:
             raise BodySceneError(f"mediapipe segmenter: min_height={min_height} px is too small; use >= 8")
+        if track_every is not None and track_every < 1:
+            raise BodySceneError(f"mediapipe segmenter: track_every={track_every}; use k >= 1 (or null: per frame)")
+        if track_area_change <= 1.0 or track_margin < 0 or track_margin_px < 0:
+            raise BodySceneError("mediapipe segmenter: track_area_change must be > 1, track_margin(_px) >= 0")
+        self.track_every, self.track_margin, self.track_margin_px = track_every, track_margin, track_margin_px
+        self.track_area_change, self.track_motion = track_area_change, track_motion
+        self.track_level_share = track_level_share
+        self.calls = 0  # model calls so far (benchmarks/prepare.py: calls per frame, per-frame vs tracked)
+        self.full_passes = 0
         self.mode, self.threshold, self.model = mode, threshold, model
         self.min_height, self.tile_factor, self.closeup_fraction = min_height, tile_factor, closeup_fraction
         self._graph = None  # built lazily, so each worker process builds its own
@@ -81,37 +143,128 @@ class MediaPipeSegmenter(Segmenter):
             from mediapipe.python.solutions.selfie_segmentation import SelfieSegmentation
 
             self._graph = SelfieSegmentation(model_selection=0 if self.model == "general" else 1)
+        self.calls += 1
         return self._graph.process(np.ascontiguousarray(image)).segmentation_mask
 
-    def tiled_mask(self, frame: np.ndarray, tile: int) -> np.ndarray:
-        """Pixels that at least half of the tiles covering them call person."""
+    def tiled_mask(
+        self, frame: np.ndarray, tile: int, boxes: list[tuple[int, int, int, int]] | None = None
+    ) -> np.ndarray:
+        """Pixels that at least half of the tiles covering them call person (only the tiles that overlap `boxes`,
+        when given: exact inside the boxes, where every covering tile overlaps one)."""
         h, w = frame.shape[:2]
         votes = np.zeros((h, w), np.uint8)
         cover = np.zeros((h, w), np.uint8)
         for y in tile_starts(h, tile):
             for x in tile_starts(w, tile):
+                if boxes is not None and not any(
+                    y < y1 and y + tile > y0 and x < x1 and x + tile > x0 for y0, x0, y1, x1 in boxes
+                ):
+                    continue
                 sl = (slice(y, y + tile), slice(x, x + tile))
                 votes[sl] += self.probability(frame[sl]) > self.threshold
                 cover[sl] += 1
         return (votes > 0) & (2 * votes >= cover)
 
     def segment(self, frame: np.ndarray, ref: FrameRef | None = None) -> Segmentation:
+        if self.mode == "whole":
+            whole = self.probability(frame) > self.threshold
+            n, _ = cv2.connectedComponents(whole.astype(np.uint8), connectivity=8)
+            return Segmentation(whole, persons=n - 1)
+        mask, _ = self.pyramid_mask(frame)
+        return Segmentation(mask, persons=self.count_persons(mask))
+
+    def person_area(self) -> float:
+        """The smallest blob counted as a person: min_height tall, a third as wide, half filled."""
+        return self.min_height**2 / 6
+
+    def pyramid_mask(
+        self, frame: np.ndarray, boxes: list[tuple[int, int, int, int]] | None = None, levels: set[int] | None = None
+    ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """The tile pyramid's mask and each level's own mask (with `boxes`: only the tiles over them, and the mask
+        inside them; with `levels`: only those tile sizes)."""
         h, w = frame.shape[:2]
         mask = np.zeros((h, w), bool)
-        if self.mode == "whole" or self.closeup_fraction is not None:
+        if self.closeup_fraction is not None:  # one whole-frame call: run on every frame, tracked or not
             whole = self.probability(frame) > self.threshold
             n, labels, stats, _ = cv2.connectedComponentsWithStats(whole.astype(np.uint8), connectivity=8)
-            if self.mode == "whole":
-                return Segmentation(whole, persons=n - 1)
             big = stats[:, cv2.CC_STAT_AREA] >= self.closeup_fraction * h * w
             big[0] = False
             mask = big[labels]
-        for tile in tile_sizes(h, w, self.min_height, self.tile_factor):
-            mask |= self.tiled_mask(frame, tile)
-        return Segmentation(mask, persons=self.count_persons(mask))
+        per_level = {}
+        if boxes is None or boxes:
+            for tile in tile_sizes(h, w, self.min_height, self.tile_factor):
+                if levels is None or tile in levels:
+                    per_level[tile] = self.tiled_mask(frame, tile, boxes)
+        tiles = np.logical_or.reduce(list(per_level.values())) if per_level else np.zeros((h, w), bool)
+        if boxes is not None:
+            tiles &= box_mask(boxes, (h, w))
+        else:
+            self.full_passes += 1
+        return mask | tiles, per_level
+
+    def needed_levels(self, per_level: dict[int, np.ndarray]) -> set[int]:
+        """The fewest tile sizes whose masks together hold all but `track_level_share` of the full pass's mask
+        (greedy, by new pixels): a person 300 px tall is seen whole by the large tiles, the small ones mostly
+        repeat parts of them. So on a still frame tracking loses at most that share of the mask."""
+        union = np.logical_or.reduce(list(per_level.values())) if per_level else None
+        if union is None or not union.any():
+            return set(per_level)
+        chosen, covered = set(), np.zeros_like(union)
+        while covered.sum() < (1 - self.track_level_share) * union.sum():
+            tile = max((t for t in per_level if t not in chosen), key=lambda t: (per_level[t] & ~covered).sum())
+            chosen.add(tile)
+            covered |= per_level[tile]
+        return chosen
+
+    def segment_frames(
+        self, frames: dict[int, np.ndarray], refs: dict[int, FrameRef] | None = None
+    ) -> dict[int, Segmentation | BodySceneError]:
+        """A clip's frames as video: the full pyramid on the first, then tiles around the people of the previous
+        frame (module docstring); per frame when `track_every` is not set."""
+        if self.track_every is None or self.mode == "whole":
+            return super().segment_frames(frames, refs)
+        out: dict[int, Segmentation | BodySceneError] = {}
+        prev_mask, prev_thumb, last_full, levels = None, None, None, None
+        for index in sorted(frames):
+            frame = frames[index]
+            thumb, mask = thumbnail(frame), None
+            if prev_mask is not None and prev_mask.shape == frame.shape[:2] and index - last_full < self.track_every:
+                boxes = person_boxes(prev_mask, self.track_margin, self.track_margin_px, self.person_area())
+                if not self._changed(thumb, prev_thumb, boxes, prev_mask.shape):
+                    tracked, _ = self.pyramid_mask(frame, boxes, levels)
+                    before = int(prev_mask.sum())
+                    after, ratio = int(tracked.sum()), self.track_area_change
+                    if before == after == 0 or (before and before / ratio <= after <= before * ratio):
+                        mask = tracked
+            if mask is None:
+                mask, per_level = self.pyramid_mask(frame)
+                last_full, levels = index, self.needed_levels(per_level)
+            out[index] = Segmentation(mask, persons=self.count_persons(mask))
+            prev_mask, prev_thumb = mask, thumb
+        return out
+
+    def _changed(
+        self, thumb: np.ndarray, prev: np.ndarray, boxes: list[tuple[int, int, int, int]], shape: tuple[int, int]
+    ) -> bool:
+        """A cut, or something new outside the tracked boxes over at least a small person's area, once the camera's
+        own motion (one shift for the whole frame, by phase correlation) is taken out."""
+        if float(np.abs(thumb - prev).mean()) > CUT_LEVELS:
+            return True
+        if self.track_motion is None:
+            return False
+        (dx, dy), _ = cv2.phaseCorrelate(prev, thumb)
+        h, w = thumb.shape
+        diff = np.abs(thumb - prev)
+        for sign in (1, -1):  # a pixel changed if it differs under no shift and under the camera's (either way)
+            m = np.float32([[1, 0, sign * dx], [0, 1, sign * dy]])
+            shifted = cv2.warpAffine(prev, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+            diff = np.minimum(diff, np.abs(thumb - shifted))
+        roi = cv2.resize(box_mask(boxes, shape).astype(np.uint8), (w, h), interpolation=cv2.INTER_AREA) > 0
+        moved = int(((diff > self.track_motion) & ~roi).sum()) * THUMB * THUMB
+        return moved >= self.person_area()
 
     def count_persons(self, mask: np.ndarray) -> int:
         """Connected blobs at least as large as a small person (min_height tall, a third as wide, half
         filled)."""
         n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-        return int((stats[1:, cv2.CC_STAT_AREA] >= self.min_height**2 / 6).sum())
+        return int((stats[1:, cv2.CC_STAT_AREA] >= self.person_area()).sum())

@@ -9,6 +9,12 @@ Safety: a .pt file is a pickle. By default the checkpoint is read with ultralyti
 (ULTRALYTICS_SAFE_LOAD: torch.load(weights_only=True) against an allow-list of model classes), which refuses
 arbitrary code; `safe_load=False` falls back to a full unpickle, which can run code from the file. Either way,
 only load .pt files you trust (e.g. the official release).
+
+At GPU speed (`prepare --segmenter yolo`, all frames): `segment_frames` sends a clip's frames to the model in
+batches of `batch` per call; `half` runs it in float16 (default: on a GPU); `device: cuda` takes the process's GPU
+from LOCAL_RANK (one model per GPU process: start one `prepare --shard i/n` per GPU, on any number of nodes, into
+one folder). Image encoding runs on prepare's writer threads (`prepare.writer_threads`), so the model does not wait
+for PNG/JPEG writes. Asking for a GPU where none is visible is one line at start-up, before any work.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ class YoloSegmenter(Segmenter):
         imgsz: int = 640,
         device: str = "cpu",
         safe_load: bool = True,
+        batch: int = 1,
+        half: bool | None = None,
     ):
         if weights is None:
             raise BodySceneError(f"the yolo segmenter needs --weights: {WHERE}")
@@ -68,7 +76,14 @@ class YoloSegmenter(Segmenter):
             raise BodySceneError(f"yolo segmenter: conf={conf} must be between 0 and 1")
         if imgsz < 32 or imgsz % 32:
             raise BodySceneError(f"yolo segmenter: imgsz={imgsz} must be a multiple of 32 (e.g. 640)")
+        if batch < 1:
+            raise BodySceneError(f"yolo segmenter: batch={batch}; use 1 or more frames per call")
+        device = resolve_device(device)
+        on_gpu = device != "cpu" and device != "mps"
+        if half and not on_gpu:
+            raise BodySceneError(f"yolo segmenter: half precision needs a CUDA GPU (device={device}); drop half")
         self.path, self.conf, self.imgsz, self.device, self.safe_load = path, conf, imgsz, device, safe_load
+        self.batch, self.half = batch, on_gpu if half is None else half
         self._model = None  # loaded lazily, so each worker process loads its own
 
     def load(self):
@@ -84,26 +99,74 @@ class YoloSegmenter(Segmenter):
             self._model = model
         return self._model
 
-    def segment(self, frame: np.ndarray, ref: FrameRef | None = None) -> Segmentation:
-        h, w = frame.shape[:2]
-        model = self.load()
+    def predict(self, frames: list[np.ndarray]) -> list:
         # ultralytics expects BGR numpy arrays; retina_masks returns masks at the frame's own size
-        result = model.predict(
-            np.ascontiguousarray(frame[:, :, ::-1]),
+        precision = {"quantize": 16} if self.half else {}  # (ultralytics 8.4: `quantize` replaces `half`)
+        return self.load().predict(
+            [np.ascontiguousarray(f[:, :, ::-1]) for f in frames],
             classes=[PERSON],
             conf=self.conf,
             imgsz=self.imgsz,
             device=self.device,
+            batch=len(frames),
             retina_masks=True,
             verbose=False,
-        )[0]
-        mask = np.zeros((h, w), bool)
-        if result.masks is None or len(result.masks) == 0:
-            return Segmentation(mask, 0)
-        instances = result.masks.data.cpu().numpy() > 0.5
-        if instances.shape[1:] != (h, w):  # defensive: retina masks should already match
-            import cv2
+            **precision,
+        )
 
-            instances = np.stack([cv2.resize(m.astype(np.uint8), (w, h)) > 0 for m in instances])
-        mask = instances.any(axis=0)
-        return Segmentation(mask, int(len(instances)))
+    def segment(self, frame: np.ndarray, ref: FrameRef | None = None) -> Segmentation:
+        return to_segmentation(self.predict([frame])[0], frame.shape[:2])
+
+    def segment_frames(
+        self, frames: dict[int, np.ndarray], refs: dict[int, FrameRef] | None = None
+    ) -> dict[int, Segmentation | BodySceneError]:
+        """`batch` frames per model call (frames of one size per call: a clip whose size varies is split)."""
+        order = sorted(frames)
+        out: dict[int, Segmentation | BodySceneError] = {}
+        start = 0
+        while start < len(order):
+            chunk = [order[start]]
+            while len(chunk) < self.batch and start + len(chunk) < len(order):
+                nxt = order[start + len(chunk)]
+                if frames[nxt].shape != frames[chunk[0]].shape:
+                    break
+                chunk.append(nxt)
+            for index, result in zip(chunk, self.predict([frames[i] for i in chunk]), strict=True):
+                out[index] = to_segmentation(result, frames[index].shape[:2])
+            start += len(chunk)
+        return out
+
+
+def resolve_device(device: str) -> str:
+    """`cuda` as this process's GPU (LOCAL_RANK under torchrun or a launcher, else 0); a GPU asked for where none
+    is visible is one line naming the fix."""
+    device = str(device)
+    if device in ("cpu", "mps"):
+        return device
+    wants_cuda = device.startswith("cuda") or device.replace(",", "").isdigit()
+    if not wants_cuda:
+        raise BodySceneError(f"yolo segmenter: device={device!r}; use cpu, cuda, cuda:N or N")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise BodySceneError(
+            f"yolo segmenter: device={device} but no CUDA GPU is visible here (torch.cuda.is_available() is False); "
+            "use --set prepare.segmenter_options.device=cpu, or run on a GPU node"
+        )
+    if device == "cuda":
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count()}"
+    return device
+
+
+def to_segmentation(result, shape: tuple[int, int]) -> Segmentation:
+    h, w = shape
+    mask = np.zeros((h, w), bool)
+    if result.masks is None or len(result.masks) == 0:
+        return Segmentation(mask, 0)
+    instances = result.masks.data.float().cpu().numpy() > 0.5
+    if instances.shape[1:] != (h, w):  # defensive: retina masks should already match
+        import cv2
+
+        instances = np.stack([cv2.resize(m.astype(np.uint8), (w, h)) > 0 for m in instances])
+    mask = instances.any(axis=0)
+    return Segmentation(mask, int(len(instances)))

@@ -9,7 +9,9 @@ half-written image or manifest.
 At scale: `workers` processes each build their own segmenter and take clips from a shared queue; `shard="i/n"`
 takes every n-th clip (from the i-th), so n machines or array jobs can share one output folder; the manifest is
 assembled once every clip has its record (the last shard to finish, or any rerun, writes it). A video that cannot be
-decoded is listed in errors.csv with the reason and the run goes on.
+decoded is listed in errors.csv with the reason and the run goes on. A clip's frames are decoded in one pass and
+given to the segmenter together, in order (tracking, batches: docs/scale.md); images are PNG, JPEG or WebP
+(`image_format`, stimuli/images.py), masks always PNG.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from bodyscene.data.readers import Clip, read_clips
 from bodyscene.data.video import count_frames, sample_indices
 from bodyscene.errors import BodySceneError
 from bodyscene.files import (
-    atomic_write_bytes,
     atomic_write_text,
     read_json,
     remove_stale_temps,
@@ -39,7 +40,15 @@ from bodyscene.progress import track
 from bodyscene.segment import FrameRef, Segmentation, Segmenter, get_segmenter
 from bodyscene.stimuli.background import plan_clip
 from bodyscene.stimuli.flow import flow_image, partner_index, read_with_partners
-from bodyscene.stimuli.manifest import FILL_COLUMNS, FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS, stimulus_id
+from bodyscene.stimuli.images import extension, write_image
+from bodyscene.stimuli.manifest import (
+    FILL_COLUMNS,
+    FLOW_COLUMNS,
+    IMAGE_COLUMNS,
+    MANIFEST_COLUMNS,
+    SKIPPED_COLUMNS,
+    stimulus_id,
+)
 from bodyscene.stimuli.masks import inpaint, make_body_only, removal_region
 from bodyscene.stimuli.noise import applies_to, corrupt_mask
 from bodyscene.stimuli.quality import contact_sheet, format_summary, quality_summary
@@ -58,11 +67,7 @@ class ClipResult:
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
-    image = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise BodySceneError(f"{path}: PNG encoding failed")
-    atomic_write_bytes(path, buf.tobytes())
+    write_image(path, rgb, "png")
 
 
 def as_rgb(frame: np.ndarray, source: str = "frame") -> np.ndarray:
@@ -109,9 +114,16 @@ def make_stimuli(
     return {"original": frame, "body": make_body_only(frame, mask), "background": background}
 
 
-# PNG encoding and the fsync of atomic writes release the GIL: a few writer threads let the next frame's
-# segmentation run while the last frame's images go to disk (benchmarks/prepare.py).
-_WRITER = ThreadPoolExecutor(max_workers=3, thread_name_prefix="png")
+# Image encoding and the fsync of atomic writes release the GIL: a few writer threads let the next frame's
+# segmentation run while the last frame's images go to disk (benchmarks/prepare.py). One pool per process, sized
+# by `prepare.writer_threads` on first use.
+_WRITERS: dict[int, ThreadPoolExecutor] = {}
+
+
+def writer_pool(threads: int) -> ThreadPoolExecutor:
+    if threads not in _WRITERS:
+        _WRITERS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="writer")
+    return _WRITERS[threads]
 
 
 def process_clip(clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, cfg: PrepareConfig) -> ClipResult:
@@ -132,6 +144,9 @@ def _process_clip(
 ) -> ClipResult:
     """Sample, segment and write one clip; bad input becomes a `skipped` entry, never an exception."""
     result = ClipResult()
+    writer = writer_pool(cfg.writer_threads)
+    ext, fmt, quality = extension(cfg.image_format), cfg.image_format, cfg.image_quality
+    image_info = {"image_format": fmt, "image_quality": "" if fmt == "png" else quality}
     n_wanted = cfg.frames_per_clip if clip.split == "train" else cfg.eval_frames_per_clip
     try:
         n_frames = count_frames(clip.path)
@@ -149,14 +164,23 @@ def _process_clip(
         _skip(result, clip, "", str(e))
         result.errors.append({"clip_id": clip.clip_id, "path": clip.rel, "reason": str(e)})
         return result
-    segs: dict[int, Segmentation] = {}
+    usable: dict[int, np.ndarray] = {}
     for index in sorted(frames):
         try:
-            frames[index] = as_rgb(frames[index], f"{clip.path} frame {index}")
-            segs[index] = segmenter.segment(frames[index], FrameRef(data_root, clip.rel, index))
+            usable[index] = as_rgb(frames[index], f"{clip.path} frame {index}")
         except BodySceneError as e:
             if index in indices:
                 _skip(result, clip, index, str(e))
+    frames = usable  # (a clip whose frame size varies is made per frame: background.plan_clip says so)
+    # the clip's frames in order, as video: a tracking or batching segmenter sees them together
+    refs = {i: FrameRef(data_root, clip.rel, i) for i in frames}
+    segs: dict[int, Segmentation] = {}
+    for index, seg in segmenter.segment_frames(frames, refs).items():
+        if isinstance(seg, BodySceneError):
+            if index in indices:
+                _skip(result, clip, index, str(seg))
+        else:
+            segs[index] = seg
     masks = {i: _noisy_mask(seg.mask, clip, i, cfg) for i, seg in segs.items()}
     plan = plan_clip(frames, masks, cfg)
     for note in plan.notes:
@@ -175,29 +199,29 @@ def _process_clip(
         if cfg.max_persons is not None and seg.persons > cfg.max_persons:
             _skip(result, clip, index, f"more than max_persons={cfg.max_persons} persons")
             continue
-        rel = {c: f"{c}/{clip.split}/{clip.class_name}/{sid}.png" for c in ("original", "body", "background")}
-        rel["mask"] = f"masks/{clip.split}/{clip.class_name}/{sid}.png"
+        rel = {c: f"{c}/{clip.split}/{clip.class_name}/{sid}{ext}" for c in ("original", "body", "background")}
+        rel["mask"] = f"masks/{clip.split}/{clip.class_name}/{sid}.png"  # lossless whatever the image format
         region, background, share = plan.background(index, mask)
         images = make_stimuli(frame, mask, cfg, region=region, background=background)
         for condition, image in images.items():
-            pending.append(_WRITER.submit(write_png, out / rel[condition], image))
+            pending.append(writer.submit(write_image, out / rel[condition], image, fmt, quality))
         residual = ""
         if cfg.residual and status == "ok" and segmenter.single_frame:
             # the person should be gone: the share of the background-only frame still called person
             residual = round(float(segmenter.segment(images["background"]).mask.mean()), 6)
-        pending.append(_WRITER.submit(write_png, out / rel["mask"], mask.astype(np.uint8) * 255))
+        pending.append(writer.submit(write_png, out / rel["mask"], mask.astype(np.uint8) * 255))
         if cfg.flow:  # the flow image's three conditions, made like the frame's (stimuli/flow.py)
             flow = flow_image(frame, partners[index], forward=partner_index(index, n_frames) > index)
             for condition, image in make_stimuli(flow, mask, cfg, region=region).items():
-                rel[f"flow_{condition}"] = f"flow/{condition}/{clip.split}/{clip.class_name}/{sid}.png"
-                pending.append(_WRITER.submit(write_png, out / rel[f"flow_{condition}"], image))
+                rel[f"flow_{condition}"] = f"flow/{condition}/{clip.split}/{clip.class_name}/{sid}{ext}"
+                pending.append(writer.submit(write_image, out / rel[f"flow_{condition}"], image, fmt, quality))
         result.rows.append(
             {
                 "stimulus_id": sid, "clip_id": clip.clip_id, "class": clip.class_name, "label": clip.label,
                 "split": clip.split, "frame_index": index, **rel, "mask_area": round(area, 6),
                 "persons": seg.persons, "residual_person": residual, "status": status,
                 "mask_scope": plan.scope, "region_area": round(float(region.mean()), 6),
-                "temporal_share": "" if share is None else round(share, 4),
+                "temporal_share": "" if share is None else round(share, 4), **image_info,
             }
         )  # fmt: skip
     return result
@@ -315,7 +339,8 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
         fallbacks += record.get("fallbacks", [])
     atomic_write_text(out / "classes.txt", "".join(f"{c}\n" for c in classes))
     flow = settings["prepare"].get("flow")
-    write_csv(out / "manifest.csv", rows, MANIFEST_COLUMNS + FILL_COLUMNS + (FLOW_COLUMNS if flow else ()))
+    columns = MANIFEST_COLUMNS + FILL_COLUMNS + IMAGE_COLUMNS + (FLOW_COLUMNS if flow else ())
+    write_csv(out / "manifest.csv", rows, columns)
     write_csv(out / "skipped.csv", skipped, SKIPPED_COLUMNS)
     write_csv(out / "errors.csv", errors + fallbacks, ERROR_COLUMNS)
     quality = quality_summary(rows, len(errors))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv
-from bodyscene.schema import CONDITIONS, FILL_COLUMNS, FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS
+from bodyscene.schema import CONDITIONS, FILL_COLUMNS, FLOW_COLUMNS, IMAGE_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS
 
 __all__ = [
-    "FILL_COLUMNS", "FLOW_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "StimulusSet", "read_stimulus_set",
+    "FILL_COLUMNS", "FLOW_COLUMNS", "IMAGE_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "StimulusSet", "read_stimulus_set",
     "stimulus_id",
 ]  # fmt: skip
 

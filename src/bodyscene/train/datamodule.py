@@ -5,6 +5,8 @@ column is decoded and resized once into one memory-mapped .npy (N x 3 x S x S ui
 the image size and the source files. Later runs, DDP ranks and DataLoader workers all map the same file; the page
 cache keeps it in RAM. A batch is one fancy-indexed read of the map (`__getitems__`), no per-item stacking.
 Normalisation and augmentation happen on the batch, on the training device (module.py).
+Sets too big for that cache (all frames of HAA500: ~110 GB a column) read from tar shards of encoded frames or from
+the files instead (`train.store`, train/store.py); the samplers below are the same whatever the store.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bodyscene.errors import BodySceneError
 from bodyscene.files import commit, temp_beside
 from bodyscene.stimuli.frontend import model_inputs
 from bodyscene.stimuli.manifest import StimulusSet, read_stimulus_set
+from bodyscene.train.store import FileFrames, ShardStore, choose_store
 
 CACHE_VERSION = 1  # bump when the cached layout changes
 
@@ -86,6 +89,9 @@ class Frames:
 
     def __len__(self) -> int:
         return len(self.array)
+
+    def read(self, idx: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self.array[idx])
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path, "_array": None if self.path is not None else self._array}
@@ -169,12 +175,13 @@ class StimulusDataset(Dataset):
     pair it with `collate` below.
     """
 
-    def __init__(self, cache: FrameCache, split: str, kind: str, condition: str):
+    def __init__(self, cache: FrameCache, split: str, kind: str, condition: str, frames_of=None):
         self.rows = cache.stimuli.split(split)
         self.size = cache.size
         self.labels = torch.tensor([int(r["label"]) for r in self.rows], dtype=torch.long)
-        self.inputs: dict[str, Frames | None] = {
-            name: cache.frames(split, column) if column is not None else None  # None: a black frame
+        frames_of = frames_of or cache.frames  # (split, column) -> Frames, or store.ShardFrames / FileFrames
+        self.inputs: dict[str, Any] = {
+            name: frames_of(split, column) if column is not None else None  # None: a black frame
             for name, column in model_inputs(kind, condition).items()
         }
 
@@ -191,7 +198,7 @@ class StimulusDataset(Dataset):
             if frames is None:
                 batch[name] = torch.zeros((len(idx), 3, self.size, self.size), dtype=torch.uint8)
             else:
-                batch[name] = torch.from_numpy(np.ascontiguousarray(frames.array[idx]))
+                batch[name] = torch.from_numpy(frames.read(idx))
         batch["label"] = self.labels[idx]
         batch["index"] = torch.from_numpy(idx)
         return batch
@@ -242,6 +249,10 @@ class StimulusDataModule(L.LightningDataModule):
         cache_dir: str | Path | None = None,
         resize: str = "squash",
         samples_per_epoch: int | None = None,
+        store: str = "cache",
+        shard_format: str = "png",
+        shard_quality: int = 95,
+        shard_mb: int = 1024,
     ):
         super().__init__()
         self.stimuli = read_stimulus_set(stimuli)
@@ -250,16 +261,28 @@ class StimulusDataModule(L.LightningDataModule):
         self.batch_size, self.balanced, self.num_workers, self.seed = batch_size, balanced, num_workers, seed
         self.samples_per_epoch = samples_per_epoch  # fixed, so an epoch is the same work at any frames per clip
         self.cache = FrameCache(self.stimuli, image_size, cache_dir, resize)
+        columns = [c for c in model_inputs(kind, condition).values() if c is not None]
+        n_frames = len(self.stimuli.split("train")) + len(self.stimuli.split("val"))
+        self.store = choose_store(store, n_frames, len(columns), image_size)  # train/store.py
+        self.shards = ShardStore(self.cache, load_image, shard_format, shard_quality, shard_mb)
+
+    def frames_of(self, split: str, column: str):
+        """One split x column from the chosen store; empty splits come from the cache (an empty array)."""
+        if self.store == "cache" or not self.cache.paths(split, column):
+            return self.cache.frames(split, column)
+        if self.store == "shards":
+            return self.shards.frames(split, column)
+        return FileFrames(self.cache.paths(split, column), self.cache.size, self.cache.resize, load_image)
 
     def prepare_data(self) -> None:
         """Lightning calls this on one process per node before the others start: build the caches there once."""
         for split in ("train", "val"):
             for column in model_inputs(self.kind, self.condition).values():
-                if column is not None:
-                    self.cache.build(split, column)
+                if column is not None and self.store in ("cache", "shards"):
+                    (self.cache if self.store == "cache" else self.shards).build(split, column)
 
     def dataset(self, split: str, condition: str | None = None) -> StimulusDataset:
-        return StimulusDataset(self.cache, split, self.kind, condition or self.condition)
+        return StimulusDataset(self.cache, split, self.kind, condition or self.condition, self.frames_of)
 
     def _loader(self, dataset: StimulusDataset, **kwargs) -> DataLoader:
         return DataLoader(

@@ -145,6 +145,10 @@ def build_data(stimuli: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) ->
         cache_dir=train_cfg.cache_dir,
         resize=train_cfg.resize,
         samples_per_epoch=train_cfg.samples_per_epoch,
+        store=train_cfg.store,
+        shard_format=train_cfg.shard_format,
+        shard_quality=train_cfg.shard_quality,
+        shard_mb=train_cfg.shard_mb,
     )
 
 
