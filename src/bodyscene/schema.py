@@ -27,6 +27,13 @@ FLOW_COLUMNS: tuple[str, ...] = ("flow_original", "flow_body", "flow_background"
 # optional, how each background-only frame was made: the mask scope used, the share of the frame hidden, and the
 # share of that region filled from other frames (inpaint temporal; empty otherwise)
 FILL_COLUMNS: tuple[str, ...] = ("mask_scope", "region_area", "temporal_share")
+# optional, the action-swap stimuli (prepare.swap; stimuli/swap.py): the composite (this row's body on another
+# stimulus's background-only frame), what DomainNet's two streams see of it, and which stimulus and class gave the
+# background. Empty where the row has no swap.
+SWAP_CONDITION = "swap"
+SWAP_COLUMNS: tuple[str, ...] = (
+    "swap", "swap_body", "swap_background", "swap_background_id", "swap_background_label",
+)  # fmt: skip
 SKIPPED_COLUMNS: tuple[str, ...] = ("clip_id", "path", "frame_index", "reason")
 
 # humans/: one row per trial. `choices`: the class names the trial offered, joined by CHOICE_SEPARATOR

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv
-from bodyscene.schema import CONDITIONS, FILL_COLUMNS, FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS
+from bodyscene.schema import CONDITIONS, FILL_COLUMNS, FLOW_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS, SWAP_COLUMNS
 
 __all__ = [
-    "FILL_COLUMNS", "FLOW_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "StimulusSet", "read_stimulus_set",
+    "FILL_COLUMNS", "FLOW_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "SWAP_COLUMNS", "StimulusSet", "read_stimulus_set",
     "stimulus_id",
 ]  # fmt: skip
 
@@ -30,7 +30,13 @@ class StimulusSet:
 
     def path(self, row: dict[str, str], condition: str) -> Path:
         if not row.get(condition):  # optional columns (flow_*) exist only when prepare wrote them
-            fix = "prepare it with `prepare.flow: true`" if condition in FLOW_COLUMNS else "rerun `bodyscene prepare`"
+            fix = (
+                "prepare it with `prepare.flow: true`"
+                if condition in FLOW_COLUMNS
+                else "prepare it with `prepare.swap: {pairing: random}`"
+                if condition in SWAP_COLUMNS
+                else "rerun `bodyscene prepare`"
+            )
             raise BodySceneError(
                 f"{self.root / 'manifest.csv'}: no {condition!r} image for {row['stimulus_id']}; {fix}"
             )
