@@ -133,3 +133,39 @@ def test_body_fill_mean_is_the_imagenet_mean_outside_the_body(tiny_data, tmp_pat
     body = cv2.cvtColor(cv2.imread(str(out / row["body"])), cv2.COLOR_BGR2RGB)
     mask = cv2.imread(str(out / row["mask"]), cv2.IMREAD_GRAYSCALE) > 127
     assert (body[~mask] == FILLS["mean"]).all() and not (body[mask] == FILLS["mean"]).all(1).any()
+
+
+def _logits_answering(answers, classes=4):
+    logits = np.zeros((len(answers), classes))
+    logits[np.arange(len(answers)), answers] = 5.0
+    return logits
+
+
+@pytest.mark.parametrize("unit", ["frame", "clip"])
+def test_body_bias_is_one_for_the_body_zero_for_the_scene_and_other_answers_stay_out(unit):
+    from bodyscene.config import EvaluateConfig
+    from bodyscene.evaluate import swap_section
+
+    body = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    scene = np.array([1, 1, 2, 2, 3, 3, 0, 0])
+    clips = ["a", "a", "b", "b", "c", "c", "d", "d"]
+    cfg = EvaluateConfig(bootstrap=200, unit=unit)
+    always_body = swap_section(_logits_answering(body), body, scene, clips, cfg)[0]
+    assert always_body["body_bias"] == 1.0 and always_body["body_rate"] == 1.0 and always_body["ci95"] == [1.0, 1.0]
+    always_scene = swap_section(_logits_answering(scene), body, scene, clips, cfg)[0]
+    assert always_scene["body_bias"] == 0.0 and always_scene["scene_rate"] == 1.0
+    # half the clips answer the body, the others a third class: the bias stays 1, the rest is other_rate
+    neither = (body + 2) % 4
+    mixed = np.where(np.isin(clips, ["a", "b"]), body, neither)
+    sec = swap_section(_logits_answering(mixed), body, scene, clips, cfg)[0]
+    assert sec["body_bias"] == 1.0 and sec["other_rate"] == 0.5 and sec["body_rate"] == 0.5
+    assert sec["n"] == (4 if unit == "clip" else 8)
+    nobody = swap_section(_logits_answering(neither), body, scene, clips, cfg)[0]
+    assert nobody["body_bias"] is None and nobody["ci95"] == [None, None] and nobody["other_rate"] == 1.0
+
+
+def test_a_swap_trial_with_equal_body_and_scene_actions_is_refused():
+    from bodyscene.bias import swap_rates
+
+    with pytest.raises(ValueError, match="differ"):
+        swap_rates(np.array([0]), np.array([1]), np.array([1]))

@@ -186,10 +186,13 @@ def evaluate(
     """Accuracy of every model and stream in RUN on original / body / background, with CIs; RUN/scores.npz."""
 
     cfg = _config(config, set_, {"evaluate": _drop_none({"unit": unit})})
-    from bodyscene.evaluate import evaluate_run, format_table
+    from bodyscene.evaluate import evaluate_run, format_swap_table, format_table
 
     results = evaluate_run(run, cfg.evaluate, stimuli=stimuli, split=split)
     Console().print(format_table(results))
+    swap = format_swap_table(results)
+    if swap is not None:
+        Console().print(swap)
 
 
 @app.command()

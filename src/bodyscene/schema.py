@@ -11,7 +11,9 @@ The scores file RUN/scores.npz holds the raw material every readout starts from 
     classes       [C] str    class names in label order
     labels        [N] int    true label of each stimulus
     manifest      []  str    sha256 of the stimulus set's manifest.csv (which set these scores belong to)
-    "M/H/K"       [N, C] float32   logits of model M's head H on condition K
+    "M/H/K"       [N, C] float32   logits of model M's head H on condition K (K = swap: nan rows where a
+                                   stimulus has no swap)
+    swap_scene    [N] int  optional: the class index of each stimulus's swap background (-1: no swap)
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ UNITS: tuple[str, ...] = ("frame", "clip")
 
 SCORES_FILE = "scores.npz"
 SCORES_META: tuple[str, ...] = ("stimulus_ids", "clip_ids", "classes", "labels", "manifest")
+SCORES_OPTIONAL: tuple[str, ...] = ("swap_scene",)
 
 
 def scores_key(model: str, head: str, condition: str) -> str:
