@@ -226,11 +226,14 @@ def make_swaps(
                         skip(row, f"swap: only {swap.kept:.0%} of the body fits in {t['stimulus_id']}'s frame")
                         continue
                     c = prepare_cfg
+                    method = (
+                        "telea" if c.inpaint == "temporal" else c.inpaint
+                    )  # (a composite has no clip to borrow from)
                     region = removal_region(swap.mask, c.inflate, c.dilation, c.margin_px, c.blur_radius)
                     images = {
                         "swap": swap.image,
                         "swap_body": make_body_only(swap.image, swap.mask, c.body_fill),
-                        "swap_background": inpaint(swap.image, region, "telea", c.inpaint_radius),
+                        "swap_background": inpaint(swap.image, region, method, c.inpaint_radius),
                     }
                     for column, image in images.items():
                         write_png(out / rel[column], image)
