@@ -180,6 +180,9 @@ def swap_section(
     )
     section["ci95_body_rate"] = accuracy_ci(is_body, cfg, groups)
     section["ci95_scene_rate"] = accuracy_ci(is_scene, cfg, groups)
+    section["per_class"] = {  # body bias per body action (model-vs-human's per-category shape bias)
+        int(c): swap_rates(pred[body == c], body[body == c], scene[body == c])["body_bias"] for c in np.unique(body)
+    }
     return section, pred
 
 
@@ -200,8 +203,12 @@ def evaluate_swaps(
     heads = predict_logits(module, data.swap_loader(split))
     if cfg.absent_stream == "drop":
         heads[COMBINED] = drop_absent(module, heads, SWAP_CONDITION, name)
-    section, _ = swap_section(heads[COMBINED], body, scene, clip_ids, cfg)
-    streams = {h: swap_section(v, body, scene, clip_ids, cfg)[0] for h, v in heads.items() if h != COMBINED}
+
+    def named(sec: dict[str, Any]) -> dict[str, Any]:
+        return {**sec, "per_class": {classes[c]: v for c, v in sec["per_class"].items()}}
+
+    section = named(swap_section(heads[COMBINED], body, scene, clip_ids, cfg)[0])
+    streams = {h: named(swap_section(v, body, scene, clip_ids, cfg)[0]) for h, v in heads.items() if h != COMBINED}
     if streams:
         section["streams"] = streams
     section["n_clips"] = len(set(clip_ids))

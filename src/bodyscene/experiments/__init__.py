@@ -15,7 +15,7 @@ import yaml
 from bodyscene.config import validate
 from bodyscene.demo import with_seed
 from bodyscene.errors import BodySceneError
-from bodyscene.experiments import backbone, flow, fusion, leak, loss_ablation, paper_table, seg_noise
+from bodyscene.experiments import backbone, cue_conflict, flow, fusion, leak, loss_ablation, paper_table, seg_noise
 from bodyscene.experiments.runner import (
     RECORD_TAIL,
     TABLE_TAIL,
@@ -36,6 +36,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
     "backbone": backbone,
     "flow": flow,
     "leak": leak,
+    "cue-conflict": cue_conflict,
 }
 
 

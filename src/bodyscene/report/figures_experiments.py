@@ -83,6 +83,10 @@ def plot_noise(rows: list[dict[str, Any]], path: Path) -> Path:
 def plot_experiment(name: str, rows: list[dict[str, Any]], keys: tuple[str, ...], path: Path) -> Path:
     if name == "seg-noise":
         return plot_noise(rows, path)
+    if name == "cue-conflict":
+        from bodyscene.report.figures_bias import plot_body_bias
+
+        return plot_body_bias(rows, path)
     return plot_bars(name, rows, keys, path)
 
 
