@@ -262,6 +262,9 @@ def human_experiment(
     answer_ends_clip: Annotated[
         bool, typer.Option(help="answers may come during the clip (--no-answer-ends-clip: buttons wait for its end)")
     ] = True,
+    swap_trials: Annotated[
+        bool, typer.Option("--swap-trials", help="also a cue-conflict trial per frame with a swap (prepare.swap)")
+    ] = False,
 ) -> None:
     """Write a self-contained jsPsych experiment (counterbalanced conditions) for human observers."""
     from bodyscene.config import validate
@@ -288,6 +291,7 @@ def human_experiment(
         answer_ends_clip=answer_ends_clip,
         classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
         consent_html=consent.read_text(encoding="utf-8") if consent else None,
+        swap_trials=swap_trials,
     )
     cfg = validate(ExperimentConfig, settings, "command line")
     s = build_experiment(stimuli, out, cfg)
