@@ -165,7 +165,7 @@ def test_body_bias_is_one_for_the_body_zero_for_the_scene_and_other_answers_stay
 
 
 def test_a_swap_trial_with_equal_body_and_scene_actions_is_refused():
-    from bodyscene.bias import swap_rates
+    from bodyscene.analysis import swap_rates
 
     with pytest.raises(ValueError, match="differ"):
         swap_rates(np.array([0]), np.array([1]), np.array([1]))

@@ -5,7 +5,7 @@ condition: accuracy, 95% bootstrap CI, n, per-class accuracy, confusion matrix; 
 model alone under `streams`; frame and clip unit under `units` when test clips have several frames),
 RUN/results.csv, RUN/predictions.csv (one row per model, head, condition, stimulus) and RUN/accuracy.png.
 How logits become answers is readout.py's. A stimulus set with swap stimuli (prepare.swap) adds the cue-conflict
-readout (bias.py) under `models.<M>.swap`: body_rate, scene_rate, other_rate, body_bias with its 95% CI (over
+readout (analysis.swap_rates) under `models.<M>.swap`: body_rate, scene_rate, other_rate, body_bias with its 95% CI (over
 clips), n; each stream of a multi-stream model under `models.<M>.swap.streams`.
 """
 
@@ -19,8 +19,7 @@ import numpy as np
 import torch
 from rich.table import Table
 
-from bodyscene.analysis import bootstrap_ci
-from bodyscene.bias import swap_outcomes, swap_rates
+from bodyscene.analysis import bootstrap_ci, swap_outcomes, swap_rates
 from bodyscene.config import EvaluateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_csv, write_json
@@ -158,7 +157,7 @@ def condition_section(
 def swap_section(
     logits: np.ndarray, body: np.ndarray, scene: np.ndarray, clip_ids: list[str], cfg: EvaluateConfig
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Body bias of one head on the swap stimuli at the configured unit (bias.py); the answers per item.
+    """Body bias of one head on the swap stimuli at the configured unit (analysis.swap_rates); the answers per item.
 
     The CIs resample clips (a cluster bootstrap, as for accuracy): body_bias's is the ratio over the decided
     answers of the resampled clips; body_rate's and scene_rate's are over all answers.

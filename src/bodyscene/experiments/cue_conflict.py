@@ -5,7 +5,7 @@ data set is made, its stimuli with action swaps (stimuli/swap.py: the body of ac
 of action B), the run config's models trained, and evaluated on the three conditions and the swaps. The test split
 shows every class in its own scene (`test_scene_correlation`, 1 by default) and swaps pair clips across scene types
 (`pairing: across-scene`; classes c and c + scene_types share a scene), so every swap's background names B and only
-B. Body bias = body / (body + scene) answers (bias.py, Geirhos et al. 2019's shape bias), per model, per DomainNet
+B. Body bias = body / (body + scene) answers (analysis.swap_rates, Geirhos et al. 2019's shape bias), per model, per DomainNet
 stream and per body class.
 
 The prediction from the paper's story: the baseline's body bias falls as the scene correlation rises (it learns

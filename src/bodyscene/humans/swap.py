@@ -2,9 +2,9 @@
 
 A swap trial (condition `swap`) shows the body of action A (the trial's `label`) on the scene of action B (the
 stimulus's `swap_background_label`), with both among the offered choices. Per participant: body bias = body /
-(body + scene) answers (bias.py; Geirhos et al. 2019's shape bias). Each model is asked the same trials as the
+(body + scene) answers (analysis.swap_rates; Geirhos et al. 2019's shape bias). Each model is asked the same trials as the
 participant was (over the trial's choices, `compare.model_answers`), so it gets a body bias per participant too, and
-the paired test compares the two over participants (humans/stats.py: paired t-test, Wilcoxon beside it).
+the paired test compares the two over participants (analysis.py: paired t-test, Wilcoxon beside it).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from bodyscene.bias import swap_rates
+from bodyscene.analysis import bootstrap_ci, paired_condition_tests, swap_rates
 from bodyscene.humans.responses import StimulusSet, Trial
-from bodyscene.humans.stats import bootstrap_ci, paired_condition_tests
 from bodyscene.schema import SWAP_CONDITION
 
 

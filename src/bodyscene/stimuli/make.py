@@ -327,7 +327,7 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
     if prepare_cfg.swap is not None:  # needs every clip's images: made here, once all clips are done
         from bodyscene.stimuli.swap import make_swaps
 
-        swap_skipped = make_swaps(out, rows, prepare_cfg.swap, prepare_cfg, Path(settings["data"]))
+        swap_skipped = make_swaps(out, rows, prepare_cfg.swap, prepare_cfg, Path(settings["data"]), write_png)
         skipped += swap_skipped
         swaps = {"stimuli": sum(bool(r["swap"]) for r in rows), "skipped": len(swap_skipped)}
     columns = MANIFEST_COLUMNS + FILL_COLUMNS + (FLOW_COLUMNS if flow else ()) + (SWAP_COLUMNS if swaps else ())

@@ -19,7 +19,7 @@ Pure functions on arrays (RGB uint8 frames, bool masks) first; `make_swaps` at t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,13 +170,18 @@ def _read_mask(path: Path) -> np.ndarray:
 
 
 def make_swaps(
-    out: Path, rows: list[dict[str, Any]], swap_cfg: Any, prepare_cfg: Any, data: Path
+    out: Path,
+    rows: list[dict[str, Any]],
+    swap_cfg: Any,
+    prepare_cfg: Any,
+    data: Path,
+    write_png: Callable[[Path, np.ndarray], None],
 ) -> list[dict[str, Any]]:
-    """Write the swap images of `rows` (manifest rows, updated in place with the swap columns); the skipped list.
+    """Write the swap images of `rows` (manifest rows, updated in place with the swap columns) with `write_png`
+    (prepare's atomic writer); return the skipped list.
 
     Images already on disk are kept (the settings check of `prepare` makes sure they were made the same way).
     """
-    from bodyscene.stimuli.make import write_png
     from bodyscene.stimuli.masks import inpaint, make_body_only, removal_region
 
     for row in rows:
