@@ -193,3 +193,34 @@ def test_resume_continues_to_more_epochs_and_refuses_other_settings(tiny_stimuli
     with pytest.raises(SystemExit) as e:
         main()
     assert e.value.code == 2 and "--resume" in capsys.readouterr().err
+
+
+def test_swap_stimuli_give_each_model_and_stream_a_body_bias(trained_run, tiny_data, tmp_path, monkeypatch):
+    from bodyscene.config import SwapConfig
+    from bodyscene.files import read_csv
+    from bodyscene.stimuli.make import prepare
+
+    stim, run = tmp_path / "swap", tmp_path / "run"
+    prepare(tiny_data, stim, PrepareConfig(frames_per_clip=2, swap=SwapConfig()))
+    for model in ("baseline", "domainnet"):
+        shutil.copytree(trained_run / model, run / model)
+    cli(monkeypatch, "evaluate", "--run", run, "--stimuli", stim, "--set", "evaluate.bootstrap=50")
+    cli(monkeypatch, "report", "--run", run)
+    results = json.loads((run / "results.json").read_text())
+    rows = [r for r in read_csv(stim / "manifest.csv") if r["split"] == "test"]
+    classes = results["class_names"]
+    with np.load(run / "scores.npz", allow_pickle=False) as z:
+        assert z["swap_scene"].tolist() == [classes.index(r["swap_background_label"]) for r in rows]
+        for model, heads in (("baseline", ["combined"]), ("domainnet", ["combined", "body", "background"])):
+            for head in heads:
+                pred = z[f"{model}/{head}/swap"].argmax(1)
+                body, scene = z["labels"], z["swap_scene"]
+                sec = results["models"][model]["swap"]
+                sec = sec if head == "combined" else sec["streams"][head]
+                assert sec["n"] == 8 and sec["body_rate"] == pytest.approx((pred == body).mean())
+                assert sec["scene_rate"] == pytest.approx((pred == scene).mean())
+                assert sec["other_rate"] == pytest.approx(1 - sec["body_rate"] - sec["scene_rate"])
+                assert len(sec["ci95"]) == 2
+    assert "Body against scene" in (run / "report.html").read_text()
+    with open(run / "predictions.csv") as f:
+        assert sum(r["condition"] == "swap" for r in csv.DictReader(f)) == 8 * (1 + 3)

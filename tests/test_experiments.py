@@ -148,3 +148,31 @@ def test_leak_trains_a_background_baseline_per_way_of_making_the_hole(tiny_data,
     assert {r["mask_scope"] for r in clip} == {"clip"}
     control = tmp_path / "seed0" / "stimuli-frame-none-scale"
     assert {r["mask_scope"] for r in read_csv(control / "manifest.csv")} == {"frame"}
+
+
+def test_cue_conflict_reports_body_bias_per_model_stream_and_class_across_the_dial(tmp_path):
+    synth = {"classes": 4, "scene_types": 2, "train_clips": 3, "val_clips": 1, "test_clips": 2, "frames": 2, "size": 32}
+    overrides = {**tiny(None, synth=synth), "params": {"scene_correlations": [0.5, 1.0]}}
+    del overrides["data"]
+    rows = run_experiment("cue-conflict", out=tmp_path, overrides=overrides)
+    swap = [r for r in rows if r["condition"] == "swap" and r["body_class"] == "all"]
+    assert {r["model"] for r in swap} == {"baseline", "domainnet", "domainnet/body", "domainnet/background"}
+    assert {r["scene_correlation"] for r in swap} == {0.5, 1.0}
+    for r in (r for r in swap if r["metric"] == "body_rate"):
+        same = {
+            x["metric"]: x["mean"]
+            for x in swap
+            if (x["model"], x["scene_correlation"]) == (r["model"], r["scene_correlation"])
+        }
+        assert same["body_rate"] + same["scene_rate"] + same["other_rate"] == pytest.approx(1, abs=1e-3)
+    per_class = {r["body_class"] for r in rows if r["condition"] == "swap"} - {"all"}
+    assert len(per_class) == 4
+    assert (tmp_path / "cue-conflict.png").stat().st_size > 1000
+    # across-scene pairing: every swap's background clip shows another scene type than the body's clip
+    data = tmp_path / "seed0" / "corr-100" / "data"
+    scene = {r["clip_id"]: r["scene_type"] for r in read_csv(data / "clips.csv")}
+    manifest = read_csv(tmp_path / "seed0" / "corr-100" / "stimuli-clean" / "manifest.csv")
+    by_id = {r["stimulus_id"]: r for r in manifest}
+    swaps = [r for r in manifest if r["swap"]]
+    assert len(swaps) == 8
+    assert all(scene[by_id[r["swap_background_id"]]["clip_id"]] != scene[r["clip_id"]] for r in swaps)

@@ -15,6 +15,10 @@ experiments (t-interval over seeds, ECE).
   kappa dropped or counted as 1), `accuracy_gap`, `squared_accuracy_difference` (model-vs-human's),
   `pattern_correlation`; `paired_condition_tests` (t-test + Wilcoxon, Holm), `paired_model_differences` (which model
   is closer to humans, paired over participants), `mcnemar_exact`, `holm`.
+- `swap_outcomes`, `swap_rates`: body bias on cue-conflict (swap) trials, body / (body + scene) decisions; answers
+  naming neither action are `other_rate`, outside the index (Geirhos et al., ICLR 2019's shape bias, for actions).
+- `expected_calibration_error`; `error_consistency` (Cohen's kappa), `accuracy_difference`, `pattern_correlation`;
+  `paired_condition_tests` (t-test + Wilcoxon, Holm), `mcnemar_exact`, `holm`.
 """
 
 from __future__ import annotations
@@ -357,3 +361,29 @@ def _verdict(r: dict) -> str:
         return f"{r['metric']}: no reliable difference between {r['a']} and {r['b']} ({detail})"
     other = r["b"] if r["closer"] == r["a"] else r["a"]
     return f"{r['metric']}: {r['closer']} is closer to humans than {other} ({detail})"
+
+
+# Body bias on swap stimuli (stimuli/swap.py: the body of action A on the scene of action B != A):
+#   body_rate = share naming A, scene_rate = share naming B, other_rate = the rest,
+#   body_bias = body_rate / (body_rate + scene_rate), None when every answer is other.
+def swap_outcomes(pred: np.ndarray, body: np.ndarray, scene: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(answer names the body's action, answer names the scene's action) per trial, as 0/1 floats."""
+    pred, body, scene = (np.asarray(a, dtype=int) for a in (pred, body, scene))
+    if (body == scene).any():
+        raise ValueError("a swap trial's body and scene actions must differ")
+    return (pred == body).astype(float), (pred == scene).astype(float)
+
+
+def swap_rates(pred: np.ndarray, body: np.ndarray, scene: np.ndarray) -> dict[str, float | int | None]:
+    """body_rate, scene_rate, other_rate, body_bias, n (trials) and n_decided (trials naming body or scene)."""
+    is_body, is_scene = swap_outcomes(pred, body, scene)
+    n, decided = len(is_body), int(is_body.sum() + is_scene.sum())
+    nan = math.nan
+    return {
+        "body_rate": float(is_body.mean()) if n else nan,
+        "scene_rate": float(is_scene.mean()) if n else nan,
+        "other_rate": float(1.0 - (is_body + is_scene).mean()) if n else nan,
+        "body_bias": float(is_body.sum() / decided) if decided else None,
+        "n": n,
+        "n_decided": decided,
+    }

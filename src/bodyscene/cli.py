@@ -187,10 +187,13 @@ def evaluate(
     """Accuracy of every model and stream in RUN on original / body / background, with CIs; RUN/scores.npz."""
 
     cfg = _config(config, set_, {"evaluate": _drop_none({"unit": unit})})
-    from bodyscene.evaluate import evaluate_run, format_table
+    from bodyscene.evaluate import evaluate_run, format_swap_table, format_table
 
     results = evaluate_run(run, cfg.evaluate, stimuli=stimuli, split=split)
     Console().print(format_table(results))
+    swap = format_swap_table(results)
+    if swap is not None:
+        Console().print(swap)
 
 
 @app.command()
@@ -260,6 +263,9 @@ def human_experiment(
     answer_ends_clip: Annotated[
         bool, typer.Option(help="answers may come during the clip (--no-answer-ends-clip: buttons wait for its end)")
     ] = True,
+    swap_trials: Annotated[
+        bool, typer.Option("--swap-trials", help="also a cue-conflict trial per frame with a swap (prepare.swap)")
+    ] = False,
 ) -> None:
     """Write a self-contained jsPsych experiment (counterbalanced conditions) for human observers."""
     from bodyscene.config import validate
@@ -286,6 +292,7 @@ def human_experiment(
         answer_ends_clip=answer_ends_clip,
         classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
         consent_html=consent.read_text(encoding="utf-8") if consent else None,
+        swap_trials=swap_trials,
     )
     cfg = validate(ExperimentConfig, settings, "command line")
     s = build_experiment(stimuli, out, cfg)

@@ -57,6 +57,20 @@ class MaskNoiseConfig(StrictModel):
     splits: list[Literal["train", "val", "test"]] = Field(["train", "val", "test"], description="splits to corrupt")
 
 
+class SwapConfig(StrictModel):
+    """Action-swap stimuli (stimuli/swap.py): the body of one clip on the background-only frame of another class's."""
+
+    pairing: Literal["random", "within-scene", "across-scene"] = Field(
+        "random", description="where the background comes from: any other class, or one of the same / another scene"
+    )
+    seed: int = 0
+    coverage: tuple[float, float] | None = Field(
+        None, description="only persons covering this share of the frame, e.g. [0.05, 0.5] (HAT's rule)"
+    )
+    feather_px: int = Field(2, ge=0, le=50, description="alpha ramp inside the body's edge, px (0: hard paste)")
+    splits: list[Literal["train", "val", "test"]] = Field(["test"], description="splits that get swap stimuli")
+
+
 class PrepareConfig(StrictModel):
     # "auto": ground-truth when DATA/masks/ exists (the synthetic benchmark), else mediapipe (the offline default)
     segmenter: str = "auto"
@@ -97,6 +111,10 @@ class PrepareConfig(StrictModel):
     )
     image_quality: int = Field(95, ge=1, le=100, description="jpg/webp quality (1..100); png ignores it")
     writer_threads: int = Field(3, ge=1, le=64, description="threads encoding and writing images per process")
+    body_fill: Literal["black", "mean"] = Field(
+        "black", description="body-only frames: non-body pixels black, or the ImageNet mean colour (HAT's)"
+    )
+    swap: SwapConfig | None = Field(None, description="also write action-swap stimuli (cue conflict, stimuli/swap.py)")
 
 
 class LossWeights(StrictModel):

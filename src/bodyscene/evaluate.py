@@ -4,7 +4,9 @@ Writes RUN/scores.npz (the logits of every model, head and condition; schema.py)
 condition: accuracy, 95% bootstrap CI, n, per-class accuracy, confusion matrix; each stream of a multi-stream
 model alone under `streams`; frame and clip unit under `units` when test clips have several frames),
 RUN/results.csv, RUN/predictions.csv (one row per model, head, condition, stimulus) and RUN/accuracy.png.
-How logits become answers is readout.py's.
+How logits become answers is readout.py's. A stimulus set with swap stimuli (prepare.swap) adds the cue-conflict
+readout (analysis.swap_rates) under `models.<M>.swap`: body_rate, scene_rate, other_rate, body_bias with its 95% CI (over
+clips), n; each stream of a multi-stream model under `models.<M>.swap.streams`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,20 @@ import numpy as np
 import torch
 from rich.table import Table
 
-from bodyscene.analysis import bootstrap_ci
+from bodyscene.analysis import bootstrap_ci, swap_outcomes, swap_rates
 from bodyscene.config import EvaluateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_csv, write_json
 from bodyscene.readout import Scores, answer, clip_logits, manifest_digest, softmax_max
-from bodyscene.schema import COMBINED, CONDITIONS, PREDICTION_COLUMNS, RESULT_COLUMNS, SCORES_FILE, UNITS
+from bodyscene.schema import (
+    COMBINED,
+    CONDITIONS,
+    PREDICTION_COLUMNS,
+    RESULT_COLUMNS,
+    SCORES_FILE,
+    SWAP_CONDITION,
+    UNITS,
+)
 from bodyscene.stimuli.frontend import model_inputs
 from bodyscene.train.checkpoint import load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
@@ -144,6 +154,77 @@ def condition_section(
     return section
 
 
+def swap_section(
+    logits: np.ndarray, body: np.ndarray, scene: np.ndarray, clip_ids: list[str], cfg: EvaluateConfig
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Body bias of one head on the swap stimuli at the configured unit (analysis.swap_rates); the answers per item.
+
+    The CIs resample clips (a cluster bootstrap, as for accuracy): body_bias's is the ratio over the decided
+    answers of the resampled clips; body_rate's and scene_rate's are over all answers.
+    """
+    groups = np.asarray(clip_ids) if len(set(clip_ids)) < len(clip_ids) else None
+    if cfg.unit == "clip":  # (swaps are paired per clip, so a clip has one scene action)
+        clips, logits = clip_logits(logits, clip_ids)
+        first = {c: i for i, c in reversed(list(enumerate(clip_ids)))}
+        rows = [first[c] for c in clips]
+        body, scene, groups = body[rows], scene[rows], None
+    pred = answer(logits)
+    section: dict[str, Any] = swap_rates(pred, body, scene)
+    is_body, is_scene = swap_outcomes(pred, body, scene)
+    decided = (is_body + is_scene) > 0
+    section["ci95"] = (
+        accuracy_ci(is_body[decided], cfg, None if groups is None else groups[decided])
+        if decided.any()
+        else [None, None]
+    )
+    section["ci95_body_rate"] = accuracy_ci(is_body, cfg, groups)
+    section["ci95_scene_rate"] = accuracy_ci(is_scene, cfg, groups)
+    section["per_class"] = {  # body bias per body action (model-vs-human's per-category shape bias)
+        int(c): swap_rates(pred[body == c], body[body == c], scene[body == c])["body_bias"] for c in np.unique(body)
+    }
+    return section, pred
+
+
+def evaluate_swaps(
+    module: ActionModule, data: StimulusDataModule, split: str, cfg: EvaluateConfig, name: str
+) -> tuple[dict[str, Any], dict[str, np.ndarray], list[dict[str, Any]]]:
+    """(results.json `swap` section, each head's logits on the swaps, predictions.csv rows) of one model."""
+    rows = data.swap_rows(split)
+    classes = data.classes
+    body = np.array([int(r["label"]) for r in rows])
+    unknown = sorted({r["swap_background_label"] for r in rows} - set(classes))
+    if unknown:
+        raise BodySceneError(
+            f"{data.stimuli.root / 'manifest.csv'}: swap_background_label {unknown[0]!r} is not a class"
+        )
+    scene = np.array([classes.index(r["swap_background_label"]) for r in rows])
+    clip_ids = [r["clip_id"] for r in rows]
+    heads = predict_logits(module, data.swap_loader(split))
+    if cfg.absent_stream == "drop":
+        heads[COMBINED] = drop_absent(module, heads, SWAP_CONDITION, name)
+
+    def named(sec: dict[str, Any]) -> dict[str, Any]:
+        return {**sec, "per_class": {classes[c]: v for c, v in sec["per_class"].items()}}
+
+    section = named(swap_section(heads[COMBINED], body, scene, clip_ids, cfg)[0])
+    streams = {h: named(swap_section(v, body, scene, clip_ids, cfg)[0]) for h, v in heads.items() if h != COMBINED}
+    if streams:
+        section["streams"] = streams
+    section["n_clips"] = len(set(clip_ids))
+    predictions = []
+    for head, values in heads.items():
+        pred = answer(values)
+        conf = softmax_max(values, pred)
+        predictions += [
+            {
+                "model": name, "head": head, "condition": SWAP_CONDITION, "stimulus_id": r["stimulus_id"],
+                "clip_id": r["clip_id"], "label": classes[y], "predicted": classes[p], "confidence": round(float(c), 5),
+            }
+            for r, y, p, c in zip(rows, body, pred, conf, strict=True)
+        ]  # fmt: skip
+    return section, heads, predictions
+
+
 def evaluate_model(
     model_dir: Path, cfg: EvaluateConfig, stimuli: Path | None, split: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
@@ -207,12 +288,25 @@ def evaluate_model(
         section["streams"] = streams
     if several:
         section["units"] = units
+    swap_scene = None
+    if data.swap_rows(split):  # the cue-conflict readout; the scores file holds nan for stimuli without a swap
+        section["swap"], swap_heads, swap_predictions = evaluate_swaps(module, data, split, cfg, name)
+        predictions += swap_predictions
+        where = {sid: i for i, sid in enumerate(r["stimulus_id"] for r in rows)}
+        at = [where[r["stimulus_id"]] for r in data.swap_rows(split)]
+        for head, values in swap_heads.items():
+            full = np.full((len(rows), values.shape[1]), np.nan, np.float32)
+            full[at] = values
+            logits[(name, head, SWAP_CONDITION)] = full
+        swap_scene = np.full(len(rows), -1, np.int64)
+        swap_scene[at] = [classes.index(r["swap_background_label"]) for r in data.swap_rows(split)]
     table = {
         "stimulus_ids": [r["stimulus_id"] for r in rows],
         "clip_ids": clip_ids,
         "labels": labels,
         "root": data.stimuli.root,
         "logits": logits,
+        "swap_scene": swap_scene,
     }
     return {"info": info, **section}, predictions, table
 
@@ -249,6 +343,8 @@ def evaluate_run(
                 "pass --stimuli so every model is evaluated on one set"
             )
         scores.logits.update(table["logits"])
+        if table["swap_scene"] is not None:
+            scores.swap_scene = table["swap_scene"]
     assert scores is not None
     results["chance"] = 1.0 / results["classes"]
     results["split"] = split
@@ -308,4 +404,26 @@ def format_table(results: dict[str, Any]) -> Table:
         for label, by in lines:
             cells = [f"{by[c]['accuracy']:.1%} [{by[c]['ci95'][0]:.0%}, {by[c]['ci95'][1]:.0%}]" for c in CONDITIONS]
             table.add_row(label, *cells)
+    return table
+
+
+def format_swap_table(results: dict[str, Any]) -> Table | None:
+    """The cue-conflict readout per model and stream; None when no model was evaluated on swap stimuli."""
+    lines = []
+    for model, sec in results["models"].items():
+        if "swap" in sec:
+            lines += [(model, sec["swap"])] + [
+                (f"  {model} {h} stream", by) for h, by in sec["swap"].get("streams", {}).items()
+            ]
+    if not lines:
+        return None
+    table = Table(title="swap stimuli: body bias = body / (body + scene) answers")
+    for column in ("model", "body bias", "body", "scene", "other", "n"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for label, by in lines:
+        ci = by["ci95"]
+        bias = "-" if by["body_bias"] is None else f"{by['body_bias']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+        table.add_row(
+            label, bias, f"{by['body_rate']:.1%}", f"{by['scene_rate']:.1%}", f"{by['other_rate']:.1%}", str(by["n"])
+        )
     return table

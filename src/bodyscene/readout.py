@@ -22,7 +22,16 @@ import numpy as np
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_bytes
-from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_META, UNITS, parse_scores_key, scores_key
+from bodyscene.schema import (
+    COMBINED,
+    CONDITIONS,
+    HEADS,
+    SCORES_META,
+    SCORES_OPTIONAL,
+    UNITS,
+    parse_scores_key,
+    scores_key,
+)
 
 
 def answer(logits: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -93,6 +102,7 @@ class Scores:
     manifest: str  # sha256 of the stimulus set's manifest.csv
     logits: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)  # (model, head, condition)
     source: str = "scores.npz"
+    swap_scene: np.ndarray | None = None  # [N] class of each stimulus's swap background, -1: none (prepare.swap)
 
     def __post_init__(self) -> None:
         self._row = {s: i for i, s in enumerate(self.stimulus_ids)}
@@ -143,6 +153,8 @@ class Scores:
             "manifest": np.array(self.manifest, dtype=str),
         }
         arrays |= {scores_key(*k): np.asarray(v, dtype=np.float32) for k, v in self.logits.items()}
+        if self.swap_scene is not None:
+            arrays["swap_scene"] = np.asarray(self.swap_scene, dtype=np.int64)
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         atomic_write_bytes(path, buf.getvalue())
@@ -163,7 +175,7 @@ class Scores:
             raise BodySceneError(f"{path}: lacks {', '.join(missing)}; rerun `bodyscene evaluate` to rewrite it")
         logits = {}
         for key in data:
-            if key not in SCORES_META:
+            if key not in SCORES_META and key not in SCORES_OPTIONAL:
                 model, head, condition = parse_scores_key(key)
                 logits[(model, head, condition)] = data[key]
         return cls(
@@ -174,6 +186,7 @@ class Scores:
             manifest=str(data["manifest"]),
             logits=logits,
             source=str(path),
+            swap_scene=data["swap_scene"].astype(int) if "swap_scene" in data else None,
         )
 
 

@@ -11,7 +11,9 @@ The scores file RUN/scores.npz holds the raw material every readout starts from 
     classes       [C] str    class names in label order
     labels        [N] int    true label of each stimulus
     manifest      []  str    sha256 of the stimulus set's manifest.csv (which set these scores belong to)
-    "M/H/K"       [N, C] float32   logits of model M's head H on condition K
+    "M/H/K"       [N, C] float32   logits of model M's head H on condition K (K = swap: nan rows where a
+                                   stimulus has no swap)
+    swap_scene    [N] int  optional: the class index of each stimulus's swap background (-1: no swap)
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ FLOW_COLUMNS: tuple[str, ...] = ("flow_original", "flow_body", "flow_background"
 FILL_COLUMNS: tuple[str, ...] = ("mask_scope", "region_area", "temporal_share")
 # how the stimulus images are stored: png (lossless), jpg or webp, and the jpg/webp quality (empty for png)
 IMAGE_COLUMNS: tuple[str, ...] = ("image_format", "image_quality")
+# optional, the action-swap stimuli (prepare.swap; stimuli/swap.py): the composite (this row's body on another
+# stimulus's background-only frame), what DomainNet's two streams see of it, and which stimulus and class gave the
+# background. Empty where the row has no swap.
+SWAP_CONDITION = "swap"
+SWAP_COLUMNS: tuple[str, ...] = (
+    "swap", "swap_body", "swap_background", "swap_background_id", "swap_background_label",
+)  # fmt: skip
 SKIPPED_COLUMNS: tuple[str, ...] = ("clip_id", "path", "frame_index", "reason")
 
 # humans/: one row per trial. `choices`: the class names the trial offered, joined by CHOICE_SEPARATOR
@@ -55,6 +64,7 @@ UNITS: tuple[str, ...] = ("frame", "clip")
 
 SCORES_FILE = "scores.npz"
 SCORES_META: tuple[str, ...] = ("stimulus_ids", "clip_ids", "classes", "labels", "manifest")
+SCORES_OPTIONAL: tuple[str, ...] = ("swap_scene",)
 
 
 def scores_key(model: str, head: str, condition: str) -> str:

@@ -15,7 +15,17 @@ import yaml
 from bodyscene.config import validate
 from bodyscene.demo import with_seed
 from bodyscene.errors import BodySceneError
-from bodyscene.experiments import backbone, flow, fusion, leak, loss_ablation, paper_table, seg_noise, segregation
+from bodyscene.experiments import (
+    backbone,
+    cue_conflict,
+    flow,
+    fusion,
+    leak,
+    loss_ablation,
+    paper_table,
+    seg_noise,
+    segregation,
+)
 from bodyscene.experiments.runner import (
     RECORD_TAIL,
     TABLE_TAIL,
@@ -37,6 +47,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
     "flow": flow,
     "leak": leak,
     "segregation": segregation,
+    "cue-conflict": cue_conflict,
 }
 
 

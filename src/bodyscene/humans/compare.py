@@ -43,7 +43,7 @@ from bodyscene.humans.responses import (
     stimulus_set_from_predictions,
 )
 from bodyscene.readout import Scores, answer, chance, check_name, choice_mask, clip_logits, manifest_digest
-from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_FILE
+from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_FILE, SWAP_CONDITION
 
 Item = tuple[str, str]  # (condition, stimulus_id)
 
@@ -400,6 +400,8 @@ def compare(
     stim, stim_root = resolve_stimuli(run, results, stimuli)
     trials, unscored = load_study(humans, stim)  # the responses file's own mistakes first
     trials, exclusions = exclude_inattentive(trials, unscored, min_attention, humans)
+    swaps = [t for t in trials if t.condition == SWAP_CONDITION]  # read apart from the three conditions
+    trials = [t for t in trials if t.condition != SWAP_CONDITION]
     scores = load_scores(run, stim, stim_root)
     sidecar = humans.with_name(humans.name + ".json")
     simulated = sidecar.is_file() and bool(read_json(sidecar).get("simulated"))
@@ -445,6 +447,11 @@ def compare(
             "methods": METHODS,
         },
     }
+    from bodyscene.humans.swap import swap_comparison
+
+    if swaps:  # cue-conflict trials: body bias of humans and models on them (humans/swap.py)
+        answers = {m: model_answers(scores, m, head, swaps, stim) for m in names}
+        comparison["swap"] = swap_comparison(swaps, answers, stim, n_boot, seed)
     comparison = json_safe(comparison)
     out = Path(out) if out is not None else run / "comparison.json"
     if figures:

@@ -79,6 +79,9 @@ class ExperimentConfig(StrictModel):
     )
     seed: int = 0
     consent_html: str | None = Field(None, description="consent page HTML; None: the template's generic text")
+    swap_trials: bool = Field(
+        False, description="also a swap trial per frame that has one (prepare.swap); its choices hold both actions"
+    )
 
 
 def jspsych_dir() -> Path:
@@ -145,6 +148,13 @@ def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip]
             continue
         key = (row["split"], row["clip_id"])
         order = int(row["frame_index"]) if (row.get("frame_index") or "").strip().isdigit() else len(frames[key])
+        if (
+            cfg.swap_trials
+            and row.get("swap")
+            and row.get("swap_background_label") in classes
+            and (stim / row["swap"]).is_file()
+        ):
+            paths |= {"swap": _safe_rel(row["swap"], manifest, line), "swap_scene": row["swap_background_label"]}
         frames[key].append({"stimulus_id": row["stimulus_id"], "order": order, **paths})
         meta[key] = (row["class"], row["split"])
     main, other = [], []

@@ -39,6 +39,7 @@ class Clip:
     label: str  # class name
     label_index: int
     # one entry per sampled frame: {"stimulus_id": ..., "original": path, "body": path, "background": path}
+    # (+ "swap": path, "swap_scene": class, when the experiment has swap trials and the frame a swap)
     frames: tuple[dict[str, str], ...] = field(default_factory=tuple)
 
 
@@ -80,14 +81,18 @@ def resolve_choices(choices: int | str | None, n_classes: int, where: str = "--c
     return choices
 
 
-def choice_set(label: str, classes: Sequence[str], n_choices: int, rng: np.random.Generator) -> list[str]:
+def choice_set(
+    label: str, classes: Sequence[str], n_choices: int, rng: np.random.Generator, also: str | None = None
+) -> list[str]:
     """The answer buttons of one trial. All classes: fixed class order, so buttons never move. Fewer (the
-    paper's 5): the true label plus n-1 foils drawn at random from the other classes, in random order."""
+    paper's 5): the true label (and `also`, a swap trial's scene action) plus foils drawn at random from the other
+    classes, in random order."""
     if n_choices >= len(classes):
         return list(classes)
-    others = [c for c in classes if c != label]
-    picked = [others[i] for i in rng.choice(len(others), size=n_choices - 1, replace=False)]
-    options = [label, *picked]
+    fixed = [label] if also is None or also == label else [label, also]
+    others = [c for c in classes if c not in fixed]
+    picked = [others[i] for i in rng.choice(len(others), size=max(0, n_choices - len(fixed)), replace=False)]
+    options = [*fixed, *picked]
     return [options[i] for i in rng.permutation(len(options))]
 
 
@@ -139,12 +144,21 @@ def participant_trials(
                         "image": frame[condition],
                     }
                 )
+        for frame in clip.frames:  # cue-conflict trials besides the Latin square's, as stills (humans/swap.py)
+            if "swap" in frame:
+                planned.append(
+                    {
+                        "kind": "stimulus", "unit": "frame", "stimulus_id": frame["stimulus_id"],
+                        "clip_id": clip.clip_id, "condition": "swap", "label": clip.label,
+                        "scene": frame["swap_scene"], "image": frame["swap"],
+                    }
+                )  # fmt: skip
     order = rng.permutation(len(planned))
     trials: list[dict[str, Any]] = []
     for number, i in enumerate(order, start=1):
         trial = planned[i]
         trial["trial"] = number
-        trial["choices"] = choice_set(trial["label"], classes, n_choices, rng)
+        trial["choices"] = choice_set(trial["label"], classes, n_choices, rng, also=trial.get("scene"))
         trials.append(trial)
     for offset, pos in enumerate(_attention_positions(len(trials), attention_checks)):
         target = classes[int(rng.integers(len(classes)))]

@@ -10,16 +10,25 @@ class names the trial offered, joined by `|` (absent or empty: every class); col
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import iter_csv, read_csv
-from bodyscene.schema import CHOICE_SEPARATOR, COMBINED, CONDITIONS, HUMAN_OPTIONAL, HUMAN_REQUIRED, TRIAL_KINDS
+from bodyscene.schema import (
+    CHOICE_SEPARATOR,
+    COMBINED,
+    CONDITIONS,
+    HUMAN_OPTIONAL,
+    HUMAN_REQUIRED,
+    SWAP_CONDITION,
+    TRIAL_KINDS,
+)
 
 REQUIRED = HUMAN_REQUIRED
 OPTIONAL = HUMAN_OPTIONAL
+TRIAL_CONDITIONS = (*CONDITIONS, SWAP_CONDITION)  # swap: a cue-conflict trial (stimuli/swap.py, humans/swap.py)
 
 
 @dataclass(frozen=True, slots=True)  # slots: a million trials take ~46 MB less (benchmarks/compare_scale.py)
@@ -48,6 +57,7 @@ class StimulusSet:
     splits: dict[str, str]  # stimulus_id -> split
     clips: dict[str, str]  # stimulus_id -> clip_id
     source: str  # where the ids came from, for error messages
+    swap_scenes: dict[str, str] = field(default_factory=dict)  # stimulus_id -> its swap's scene class (prepare.swap)
 
     @cached_property
     def clip_labels(self) -> dict[str, str]:
@@ -71,6 +81,7 @@ def load_stimulus_set(stim: str | Path) -> StimulusSet:
         splits={r["stimulus_id"]: r["split"] for r in rows},
         clips={r["stimulus_id"]: r["clip_id"] for r in rows},
         source=str(stimuli.root / "manifest.csv"),
+        swap_scenes={r["stimulus_id"]: r["swap_background_label"] for r in rows if r.get("swap")},
     )
 
 
@@ -96,8 +107,10 @@ def _problem(row: dict[str, str], stim: StimulusSet) -> str | None:
             return f"empty '{col}'; every {kind} row needs {', '.join(required)}"
     sid, cond = row["stimulus_id"].strip(), (row.get("condition") or "").strip()
     label, response = row["label"].strip(), row["response"].strip()
-    if kind != "attention" and cond not in CONDITIONS:
-        return f"condition '{cond}' is not one of {', '.join(CONDITIONS)}; use one of those spellings"
+    if kind != "attention" and cond not in TRIAL_CONDITIONS:
+        return f"condition '{cond}' is not one of {', '.join(TRIAL_CONDITIONS)}; use one of those spellings"
+    if cond == SWAP_CONDITION and sid not in stim.swap_scenes:
+        return f"swap trial on {sid}, which has no swap in {stim.source}; prepare the set with prepare.swap"
     for col, name in (("label", label), ("response", response)):
         if name not in stim.classes:
             return f"unknown class '{name}' in '{col}'; use a class name from {', '.join(stim.classes)}"

@@ -87,6 +87,11 @@ def plot_experiment(name: str, rows: list[dict[str, Any]], keys: tuple[str, ...]
         from bodyscene.report.segregation import plot_segregation
 
         return plot_segregation(path.parent, path)
+
+    if name == "cue-conflict":
+        from bodyscene.report.figures_bias import plot_body_bias
+
+        return plot_body_bias(rows, path)
     return plot_bars(name, rows, keys, path)
 
 

@@ -77,6 +77,7 @@ def results_section(run: Path, results: dict) -> str:
         table(["model", *CONDITIONS, "n"], rows),
         figure_file(run / "accuracy.png", "accuracy by condition"),
     ]
+    parts.append(swap_section(models))
     per_class = []
     for name, sec in models.items():
         for c in CONDITIONS:
@@ -86,6 +87,32 @@ def results_section(run: Path, results: dict) -> str:
         parts.append("<details><summary>Per-class accuracy</summary>")
         parts.append(table(["model", "condition", "class", "accuracy"], per_class) + "</details>")
     return "\n".join(p for p in parts if p)
+
+
+def swap_section(models: dict) -> str:
+    """Cue conflict beside the three conditions: who answers the body's action, who the scene's (evaluate's
+    `models.<M>.swap`); '' when the stimulus set has no swap stimuli."""
+    rows = []
+    for name, sec in models.items():
+        if "swap" not in sec:
+            continue
+        lines = [(name, sec["swap"])] + [
+            (f"{name}: {h} stream alone", by) for h, by in sec["swap"].get("streams", {}).items()
+        ]
+        for label, by in lines:
+            rows.append([
+                label, with_ci(by.get("body_bias"), by.get("ci95")), with_ci(by.get("body_rate"), by.get("ci95_body_rate")),
+                with_ci(by.get("scene_rate"), by.get("ci95_scene_rate")), num(by.get("other_rate")), by.get("n", "-"),
+            ])  # fmt: skip
+    if not rows:
+        return ""
+    return "\n".join([
+        "<h2>Body against scene (swap stimuli)</h2>",
+        "<p>The body of one clip on the background-only frame of a clip of another action. body bias = body / "
+        "(body + scene) answers (Geirhos et al. 2019's shape bias for actions): 1 answers the body, 0 the scene; "
+        "answers naming neither action are the other rate and do not enter the index. 95% CIs over clips.</p>",
+        table(["model", "body bias", "body's action", "scene's action", "other", "n"], rows),
+    ])  # fmt: skip
 
 
 def experiments_section(run: Path) -> str:

@@ -8,9 +8,11 @@ black; its background input is the stimulus with the dilated body region inpaint
 | original        | the body-only image   | the background-only image|
 | body-only       | the body-only image   | a black frame (inpainting a black frame gives black) |
 | background-only | a black frame (no person is left to keep) | the background-only image |
+| swap            | the swap's body-only image (`swap_body`) | the swap with its body inpainted (`swap_background`) |
 
 A baseline sees the stimulus itself. The flow stream of `domainnet-flow` sees the optical flow of the stimulus's
-own condition (`flow_<condition>` columns, written by `prepare` with `prepare.flow: true`; see stimuli/flow.py).
+own condition (`flow_<condition>` columns, written by `prepare` with `prepare.flow: true`; see stimuli/flow.py); a
+swap stimulus has no motion of its own, so the flow stream sees a black frame on it.
 """
 
 from __future__ import annotations
@@ -30,11 +32,20 @@ INPUT_COLUMNS: dict[str, Callable[[str], str | None]] = {
     "background": lambda condition: "background" if condition in ("original", "background") else BLACK,
     "flow": lambda condition: f"flow_{condition}",
 }
+# On a swap stimulus (prepare.swap): the composite, its body-only image and its body inpainted; a swap has no motion
+# of its own, so a flow stream sees a black frame.
+SWAP_COLUMNS: dict[str, Callable[[str], str | None]] = {
+    "image": lambda condition: "swap",
+    "body": lambda condition: "swap_body",
+    "background": lambda condition: "swap_background",
+    "flow": lambda condition: BLACK,
+}
 
 
 def model_inputs(kind: str, condition: str) -> dict[str, str | None]:
     """Model input name -> the manifest image column it is read from (None: a black frame), for the inputs the
     kind declares in the model registry (models/registry.py)."""
-    if condition not in ("original", "body", "background"):
-        raise BodySceneError(f"unknown condition {condition!r}; choose original, body or background")
-    return {name: INPUT_COLUMNS[name](condition) for name in model_kind(kind).inputs}
+    if condition not in ("original", "body", "background", "swap"):
+        raise BodySceneError(f"unknown condition {condition!r}; choose original, body, background or swap")
+    columns = SWAP_COLUMNS if condition == "swap" else INPUT_COLUMNS
+    return {name: columns[name](condition) for name in model_kind(kind).inputs}

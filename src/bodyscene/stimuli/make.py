@@ -42,11 +42,8 @@ from bodyscene.stimuli.background import plan_clip
 from bodyscene.stimuli.flow import flow_image, partner_index, read_with_partners
 from bodyscene.stimuli.images import extension, write_image
 from bodyscene.stimuli.manifest import (
-    FILL_COLUMNS,
-    FLOW_COLUMNS,
-    IMAGE_COLUMNS,
-    MANIFEST_COLUMNS,
     SKIPPED_COLUMNS,
+    manifest_columns,
     stimulus_id,
 )
 from bodyscene.stimuli.masks import inpaint, make_body_only, removal_region
@@ -111,7 +108,7 @@ def make_stimuli(
             region = removal_region(mask, cfg.inflate, cfg.dilation, cfg.margin_px, cfg.blur_radius)
         method = cfg.inpaint if cfg.inpaint != "temporal" else "telea"  # (a flow image has no scene to borrow)
         background = inpaint(frame, region, method, cfg.inpaint_radius)
-    return {"original": frame, "body": make_body_only(frame, mask), "background": background}
+    return {"original": frame, "body": make_body_only(frame, mask, cfg.body_fill), "background": background}
 
 
 # Image encoding and the fsync of atomic writes release the GIL: a few writer threads let the next frame's
@@ -339,7 +336,15 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
         fallbacks += record.get("fallbacks", [])
     atomic_write_text(out / "classes.txt", "".join(f"{c}\n" for c in classes))
     flow = settings["prepare"].get("flow")
-    columns = MANIFEST_COLUMNS + FILL_COLUMNS + IMAGE_COLUMNS + (FLOW_COLUMNS if flow else ())
+    prepare_cfg = PrepareConfig.model_validate(settings["prepare"])
+    swaps = None
+    if prepare_cfg.swap is not None:  # needs every clip's images: made here, once all clips are done
+        from bodyscene.stimuli.swap import make_swaps
+
+        swap_skipped = make_swaps(out, rows, prepare_cfg.swap, prepare_cfg, Path(settings["data"]), write_png)
+        skipped += swap_skipped
+        swaps = {"stimuli": sum(bool(r["swap"]) for r in rows), "skipped": len(swap_skipped)}
+    columns = manifest_columns(flow=flow, swap=bool(swaps))
     write_csv(out / "manifest.csv", rows, columns)
     write_csv(out / "skipped.csv", skipped, SKIPPED_COLUMNS)
     write_csv(out / "errors.csv", errors + fallbacks, ERROR_COLUMNS)
@@ -350,9 +355,15 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
         "stimuli": len(rows), "skipped": len(skipped), "errors": len(errors), "fallbacks": len(fallbacks),
         "counts": counts, "classes": classes, "quality": quality, "quality_line": format_summary(quality),
     }  # fmt: skip
+    if swaps is not None:
+        summary["swaps"] = swaps
     write_json(out / "stimuli.json", {"settings": settings, "complete": True, **summary})
     if not sum(counts.values()):
         raise BodySceneError(no_stimuli_message(out, len(clips), skipped, settings["prepare"]))
+    if swaps is not None and not swaps["stimuli"]:
+        from bodyscene.stimuli.swap import no_swaps_message
+
+        raise BodySceneError(no_swaps_message(out, skipped, prepare_cfg.swap))
     return summary
 
 

@@ -7,12 +7,32 @@ from pathlib import Path
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv
-from bodyscene.schema import CONDITIONS, FILL_COLUMNS, FLOW_COLUMNS, IMAGE_COLUMNS, MANIFEST_COLUMNS, SKIPPED_COLUMNS
+from bodyscene.schema import (
+    CONDITIONS,
+    FILL_COLUMNS,
+    FLOW_COLUMNS,
+    IMAGE_COLUMNS,
+    MANIFEST_COLUMNS,
+    SKIPPED_COLUMNS,
+    SWAP_COLUMNS,
+)
 
 __all__ = [
-    "FILL_COLUMNS", "FLOW_COLUMNS", "IMAGE_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "StimulusSet", "read_stimulus_set",
+    "FILL_COLUMNS", "FLOW_COLUMNS", "IMAGE_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "SWAP_COLUMNS", "StimulusSet", "manifest_columns", "read_stimulus_set",
     "stimulus_id",
 ]  # fmt: skip
+
+
+def manifest_columns(flow: bool = False, swap: bool = False) -> tuple[str, ...]:
+    """The columns of STIM/manifest.csv, in order: the manifest's own, how the fill and the images were made, then
+    the optional flow and swap images."""
+    return (
+        MANIFEST_COLUMNS
+        + FILL_COLUMNS
+        + IMAGE_COLUMNS
+        + (FLOW_COLUMNS if flow else ())
+        + (SWAP_COLUMNS if swap else ())
+    )
 
 
 def stimulus_id(clip_id: str, frame_index: int) -> str:
@@ -30,7 +50,13 @@ class StimulusSet:
 
     def path(self, row: dict[str, str], condition: str) -> Path:
         if not row.get(condition):  # optional columns (flow_*) exist only when prepare wrote them
-            fix = "prepare it with `prepare.flow: true`" if condition in FLOW_COLUMNS else "rerun `bodyscene prepare`"
+            fix = (
+                "prepare it with `prepare.flow: true`"
+                if condition in FLOW_COLUMNS
+                else "prepare it with `prepare.swap: {pairing: random}`"
+                if condition in SWAP_COLUMNS
+                else "rerun `bodyscene prepare`"
+            )
             raise BodySceneError(
                 f"{self.root / 'manifest.csv'}: no {condition!r} image for {row['stimulus_id']}; {fix}"
             )

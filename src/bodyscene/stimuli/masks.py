@@ -97,9 +97,16 @@ def clip_union(masks: list[np.ndarray]) -> np.ndarray:
     return np.logical_or.reduce(np.stack(masks), axis=0)
 
 
-def make_body_only(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Every non-body pixel set to 0 (black)."""
-    return np.where(mask[..., None], frame, 0).astype(np.uint8)
+# The ImageNet mean colour (torchvision's normalisation, 0.485 / 0.456 / 0.406 of 255): HAT fills its human-only
+# videos with it, so that a network's reaction to the fill cannot be a reaction to black.
+FILLS = {"black": (0, 0, 0), "mean": (124, 116, 104)}
+
+
+def make_body_only(frame: np.ndarray, mask: np.ndarray, fill: str = "black") -> np.ndarray:
+    """Every non-body pixel set to the fill colour: black (0), or the ImageNet mean (`FILLS`)."""
+    if fill not in FILLS:
+        raise ValueError(f"unknown body fill {fill!r}; choose {' or '.join(FILLS)}")
+    return np.where(mask[..., None], frame, np.array(FILLS[fill], np.uint8)).astype(np.uint8)
 
 
 def inpaint(frame: np.ndarray, region: np.ndarray, method: str = "telea", radius: int = 3) -> np.ndarray:

@@ -11,6 +11,7 @@ the files instead (`train.store`, train/store.py); the samplers below are the sa
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import warnings
@@ -314,3 +315,13 @@ class StimulusDataModule(L.LightningDataModule):
 
     def loader(self, split: str, condition: str) -> DataLoader:
         return self._loader(self.dataset(split, condition), shuffle=False)
+
+    def swap_rows(self, split: str) -> list[dict[str, str]]:
+        """The split's stimuli that have a swap image (prepare.swap), in manifest order."""
+        return [r for r in self.stimuli.split(split) if r.get("swap")]
+
+    def swap_loader(self, split: str) -> DataLoader:
+        """The swap stimuli of a split (only rows that have one), in `swap_rows` order."""
+        view = dataclasses.replace(self.stimuli, rows=[r for r in self.stimuli.rows if r.get("swap")])
+        cache = FrameCache(view, self.cache.size, self.cache.dir, self.cache.resize)
+        return self._loader(StimulusDataset(cache, split, self.kind, "swap"), shuffle=False)
