@@ -66,7 +66,7 @@ def score(clips: list, options: dict) -> tuple[float, float, float, float]:
     for frames, masks, *ref in clips:
         for t in sorted(frames):
             start = time.process_time()
-            mask = seg.segment_frames(frames, t).mask
+            mask = seg.segment_at(frames, t).mask
             seconds += time.process_time() - start
             n += 1
             ious.append(iou(mask, masks[t]))

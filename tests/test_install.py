@@ -64,7 +64,18 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path, tiny_stimuli
     bodyscene = str(venv / "bin" / "bodyscene")
     assert "--out" in run([bodyscene, "demo", "--help"], away, env).stdout
     run(
-        [bodyscene, "human-experiment", "--stimuli", str(tiny_stimuli), "--out", "exp", "--participants", "3"],
+        [
+            bodyscene,
+            "human-experiment",
+            "--stimuli",
+            str(tiny_stimuli),
+            "--out",
+            "exp",
+            "--participants",
+            "3",
+            "--unit",
+            "frame",
+        ],
         away,
         env,
     )

@@ -46,10 +46,10 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def test_walking_figure_on_a_still_scene_is_found():
     frames, masks = walking_clip()
     seg = get_segmenter("motion")
-    scores = [iou(seg.segment_frames(dict(enumerate(frames)), t).mask, masks[t]) for t in (1, 2, 3, 4)]
+    scores = [iou(seg.segment_at(dict(enumerate(frames)), t).mask, masks[t]) for t in (1, 2, 3, 4)]
     assert min(scores) >= 0.6, scores
     # without motion there is nothing to find: a still clip gives an empty mask, not the scene
-    still = seg.segment_frames({0: frames[0], 1: frames[0], 2: frames[0]}, 1)
+    still = seg.segment_at({0: frames[0], 1: frames[0], 2: frames[0]}, 1)
     assert not still.mask.any() and still.persons == 0
 
 
@@ -65,8 +65,8 @@ def test_camera_pan_is_compensated():
     # the share of the scene that seems to move more than a pixel: most of its textured part, uncompensated
     assert (compensated[scene] > 1).mean() < 0.1 < 0.2 < (raw[scene] > 1).mean()
     seg = get_segmenter("motion")
-    assert iou(seg.segment_frames(dict(enumerate(frames)), 2).mask, masks[2]) >= 0.5
-    uncompensated = get_segmenter("motion", compensate="none").segment_frames(dict(enumerate(frames)), 2)
+    assert iou(seg.segment_at(dict(enumerate(frames)), 2).mask, masks[2]) >= 0.5
+    uncompensated = get_segmenter("motion", compensate="none").segment_at(dict(enumerate(frames)), 2)
     assert iou(uncompensated.mask, masks[2]) < 0.5  # compensation is what makes it work
 
 

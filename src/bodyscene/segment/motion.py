@@ -196,9 +196,9 @@ class MotionSegmenter(Segmenter):
                 "the motion segmenter needs the clip a frame is from (it compares neighbouring frames)"
             )
         neighbours = self._neighbours(ref, frame)
-        return self.segment_frames({ref.frame_index: frame, **neighbours}, ref.frame_index)
+        return self.segment_at({ref.frame_index: frame, **neighbours}, ref.frame_index)
 
-    def segment_frames(self, frames: Mapping[int, np.ndarray], index: int) -> Segmentation:
+    def segment_at(self, frames: Mapping[int, np.ndarray], index: int) -> Segmentation:
         """The motion mask of frames[index] from the other frames within `radius` (RGB uint8, one clip)."""
         frame = frames[index]
         others = [frames[s] for s in sorted(frames) if s != index and abs(s - index) <= self.radius]
