@@ -187,8 +187,9 @@ def swap_section(
 
 def evaluate_swaps(
     module: ActionModule, data: StimulusDataModule, split: str, cfg: EvaluateConfig, name: str
-) -> tuple[dict[str, Any], dict[str, np.ndarray], list[dict[str, Any]]]:
-    """(results.json `swap` section, each head's logits on the swaps, predictions.csv rows) of one model."""
+) -> tuple[dict[str, Any], dict[str, np.ndarray], list[dict[str, Any]], list[dict[str, str]], np.ndarray]:
+    """(results.json `swap` section, each head's logits on the swaps, predictions.csv rows, the swap rows, each
+    swap's scene label) of one model."""
     rows = data.swap_rows(split)
     classes = data.classes
     body = np.array([int(r["label"]) for r in rows])
@@ -222,7 +223,7 @@ def evaluate_swaps(
             }
             for r, y, p, c in zip(rows, body, pred, conf, strict=True)
         ]  # fmt: skip
-    return section, heads, predictions
+    return section, heads, predictions, rows, scene
 
 
 def evaluate_model(
@@ -290,16 +291,16 @@ def evaluate_model(
         section["units"] = units
     swap_scene = None
     if data.swap_rows(split):  # the cue-conflict readout; the scores file holds nan for stimuli without a swap
-        section["swap"], swap_heads, swap_predictions = evaluate_swaps(module, data, split, cfg, name)
+        section["swap"], swap_heads, swap_predictions, swaps, scene = evaluate_swaps(module, data, split, cfg, name)
         predictions += swap_predictions
         where = {sid: i for i, sid in enumerate(r["stimulus_id"] for r in rows)}
-        at = [where[r["stimulus_id"]] for r in data.swap_rows(split)]
+        at = [where[r["stimulus_id"]] for r in swaps]
         for head, values in swap_heads.items():
             full = np.full((len(rows), values.shape[1]), np.nan, np.float32)
             full[at] = values
             logits[(name, head, SWAP_CONDITION)] = full
         swap_scene = np.full(len(rows), -1, np.int64)
-        swap_scene[at] = [classes.index(r["swap_background_label"]) for r in data.swap_rows(split)]
+        swap_scene[at] = scene
     table = {
         "stimulus_ids": [r["stimulus_id"] for r in rows],
         "clip_ids": clip_ids,
