@@ -109,6 +109,17 @@ def test_prepare_writes_swaps_of_another_class_with_t_background_outside_the_bod
     assert all(not r["swap"] for r in stim.split("train"))
 
 
+def test_swaps_are_written_in_the_sets_image_format(tiny_data, tmp_path):
+    out = tmp_path / "stim"
+    prepare(tiny_data, out, PrepareConfig(swap=SwapConfig(), image_format="jpg", image_quality=90))
+    test = read_stimulus_set(out).split("test")
+    for row in test:
+        for column in ("swap", "swap_body", "swap_background", "original"):
+            path = out / row[column]
+            assert path.suffix == ".jpg" and path.read_bytes()[:3] == b"\xff\xd8\xff", (column, path)
+        assert (out / row["mask"]).suffix == ".png"  # masks stay lossless
+
+
 def test_swaps_of_a_one_class_set_are_recorded_and_nothing_left_is_one_line(tiny_data, tmp_path):
     out = tmp_path / "stim"
     with pytest.raises(BodySceneError) as err:

@@ -341,7 +341,10 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
     if prepare_cfg.swap is not None:  # needs every clip's images: made here, once all clips are done
         from bodyscene.stimuli.swap import make_swaps
 
-        swap_skipped = make_swaps(out, rows, prepare_cfg.swap, prepare_cfg, Path(settings["data"]), write_png)
+        def write(path: Path, rgb: np.ndarray) -> None:
+            write_image(path, rgb, prepare_cfg.image_format, prepare_cfg.image_quality)
+
+        swap_skipped = make_swaps(out, rows, prepare_cfg.swap, prepare_cfg, Path(settings["data"]), write)
         skipped += swap_skipped
         swaps = {"stimuli": sum(bool(r["swap"]) for r in rows), "skipped": len(swap_skipped)}
     columns = manifest_columns(flow=flow, swap=bool(swaps))

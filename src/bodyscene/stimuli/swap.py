@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from bodyscene.errors import BodySceneError
+from bodyscene.stimuli.images import extension
 
 PAIRINGS: tuple[str, ...] = ("random", "within-scene", "across-scene")
 MIN_KEPT = 0.9  # a moved body that keeps less of itself inside t's frame is skipped: it would be a cut-off person
@@ -175,10 +176,10 @@ def make_swaps(
     swap_cfg: Any,
     prepare_cfg: Any,
     data: Path,
-    write_png: Callable[[Path, np.ndarray], None],
+    write: Callable[[Path, np.ndarray], None],
 ) -> list[dict[str, Any]]:
-    """Write the swap images of `rows` (manifest rows, updated in place with the swap columns) with `write_png`
-    (prepare's atomic writer); return the skipped list.
+    """Write the swap images of `rows` (manifest rows, updated in place with the swap columns) with `write`
+    (prepare's atomic writer, in the stimulus set's `image_format`); return the skipped list.
 
     Images already on disk are kept (the settings check of `prepare` makes sure they were made the same way).
     """
@@ -192,6 +193,7 @@ def make_swaps(
         skipped.append({"clip_id": row["clip_id"], "path": row["original"], "frame_index": row["frame_index"],
                         "reason": reason})  # fmt: skip
 
+    ext = extension(prepare_cfg.image_format)  # the set's other images' format (masks, which swaps read, stay PNG)
     scenes = read_scene_types(data) if swap_cfg.pairing != "random" else {}
     for split in swap_cfg.splits:
         usable: dict[str, list[dict[str, Any]]] = {}  # clip -> its frames that can take part, in manifest order
@@ -219,7 +221,7 @@ def make_swaps(
                     continue
                 t = usable[partner][k % len(usable[partner])]
                 rel = {
-                    c: f"{c}/{split}/{row['class']}/{row['stimulus_id']}.png"
+                    c: f"{c}/{split}/{row['class']}/{row['stimulus_id']}{ext}"
                     for c in ("swap", "swap_body", "swap_background")
                 }
                 if not all((out / p).is_file() for p in rel.values()):
@@ -241,7 +243,7 @@ def make_swaps(
                         "swap_background": inpaint(swap.image, region, method, c.inpaint_radius),
                     }
                     for column, image in images.items():
-                        write_png(out / rel[column], image)
+                        write(out / rel[column], image)
                 row.update(rel, swap_background_id=t["stimulus_id"], swap_background_label=t["class"])
     return skipped
 
