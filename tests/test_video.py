@@ -50,6 +50,24 @@ def test_every_kth_frame_and_count(clip):
     assert [level(frames[i]) for i in sorted(frames)] == pytest.approx([0, 25, 50, 75], abs=1)
 
 
+def test_count_without_a_frame_count_in_the_container(tmp_path):
+    """Matroska keeps no frame count: the packets are counted (demuxed, not decoded)."""
+    import av
+
+    frames = [np.full((32, 48, 3), 10 * i, np.uint8) for i in range(23)]
+    path = write_video(tmp_path / "clip.mp4", frames, gop=5)
+    mkv = tmp_path / "clip.mkv"
+    with av.open(str(path)) as src, av.open(str(mkv), "w") as dst:  # remux: the same packets, no count
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.size:
+                packet.stream = stream
+                dst.mux(packet)
+    with av.open(str(mkv)) as c:
+        assert not c.streams.video[0].frames
+    assert count_frames(mkv) == 23 == len(read_frames(mkv, range(23)))
+
+
 def test_empty_file(tmp_path):
     bad = tmp_path / "empty.mp4"
     bad.write_bytes(b"")

@@ -170,14 +170,15 @@ def read_frames(
 
 
 def count_frames(path: str | Path) -> int:
-    """Number of frames: the container's count when it has one, else decode to count (metadata is often missing)."""
+    """Number of frames: the container's count when it has one, else its video packets, counted by demuxing without
+    decoding (one frame per packet; Matroska/WebM and streamed MP4 often carry no count)."""
     path = Path(path)
     container = _open(path)
     try:
         stream = container.streams.video[0]
         if stream.frames:
             return int(stream.frames)
-        return sum(1 for _ in container.decode(stream))
+        return sum(1 for packet in container.demux(stream) if packet.size)  # (the flush packet is empty)
     except (av.error.FFmpegError, OSError) as e:
         raise BodySceneError(f"{path}: cannot decode video ({_reason(e)}); re-encode or remove the file") from e
     finally:
