@@ -4,6 +4,7 @@ import csv
 import json
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,6 +100,36 @@ def test_changing_only_the_background_head_changes_only_the_background_stream(tr
             assert np.array_equal(old[f"domainnet/body/{c}"], new[f"domainnet/body/{c}"])
             assert (new[f"domainnet/background/{c}"].argmax(1) == 0).all()
             assert not np.allclose(old[f"domainnet/background/{c}"], new[f"domainnet/background/{c}"])
+
+
+def test_evaluate_from_the_files_gives_the_caches_scores_and_builds_no_cache(trained_run, tmp_path, monkeypatch):
+    """evaluate.store=files: test frames decoded as they are read (for test sets too large to cache)."""
+    run = tmp_path / "run"
+    for model in ("baseline", "domainnet"):
+        shutil.copytree(trained_run / model, run / model)
+    cache = Path(json.loads((run / "domainnet" / "model.json").read_text())["stimuli"]) / "cache"
+    before = sorted(cache.glob("test-*.npy"))
+    for f in before:  # hidden, so a read through the cache would have to build them again
+        f.rename(f.with_suffix(".hidden"))
+    try:
+        cli(monkeypatch, "evaluate", "--run", run, "--set", "evaluate.bootstrap=0", "--set", "evaluate.store=files")
+        assert not list(cache.glob("test-*.npy"))
+    finally:
+        for f in before:
+            f.with_suffix(".hidden").rename(f)
+    with np.load(trained_run / "scores.npz") as old, np.load(run / "scores.npz") as new:
+        keys = [k for k in old.files if k.count("/") == 2]
+        assert keys and all(np.allclose(old[k], new[k], atol=1e-5) for k in keys)
+
+
+def test_evaluate_auto_reads_files_when_the_cache_would_not_fit(monkeypatch):
+    from bodyscene import evaluate
+    from bodyscene.train import store
+
+    assert evaluate.test_store("auto", 1000, 224) == "cache"
+    monkeypatch.setattr(store, "memory_bytes", lambda: 1 << 20)
+    assert evaluate.test_store("auto", 1000, 224) == "files"
+    assert evaluate.test_store("cache", 1000, 224) == "cache"
 
 
 def test_clip_readout_is_the_argmax_of_the_mean_logits_over_the_clips_frames(

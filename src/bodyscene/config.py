@@ -233,6 +233,11 @@ class EvaluateConfig(StrictModel):
         description="DomainNet on body-only/background-only stimuli: black: the absent stream sees a black frame "
         "and its logits are fused; drop: only the present stream's logits are fused",
     )
+    store: Literal["auto", "cache", "files"] = Field(
+        "auto",
+        description="test frames from: cache (uint8 .npy, built once), files (decoded as read, nothing kept); "
+        "auto: cache when the split's cache fits a quarter of memory, else files (train/store.py)",
+    )
 
 
 class CompareConfig(StrictModel):

@@ -37,6 +37,7 @@ from bodyscene.stimuli.frontend import model_inputs
 from bodyscene.train.checkpoint import load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
 from bodyscene.train.module import ActionModule
+from bodyscene.train.store import choose_store
 
 
 def accuracy_ci(correct: np.ndarray, cfg: EvaluateConfig, groups: list[str] | None = None) -> list[float]:
@@ -226,6 +227,14 @@ def evaluate_swaps(
     return section, heads, predictions, rows, scene
 
 
+def test_store(store: str, n_frames: int, size: int) -> str:
+    """Where evaluate reads test frames: each is read once per condition, so `auto` never builds shards: the
+    cache when it fits (the three columns of the split), else straight from the files."""
+    if store != "auto":
+        return store
+    return "cache" if choose_store("auto", n_frames, 3, size) == "cache" else "files"
+
+
 def evaluate_model(
     model_dir: Path, cfg: EvaluateConfig, stimuli: Path | None, split: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
@@ -239,6 +248,7 @@ def evaluate_model(
         batch_size=cfg.batch_size,
         resize=info.get("resize", "squash"),
     )
+    data.store = test_store(cfg.store, len(data.stimuli.split(split)), info["image_size"])
     classes = data.classes
     if classes != module.classes:
         raise BodySceneError(f"{data.stimuli.root}: its classes differ from those {model_dir.name} was trained on")

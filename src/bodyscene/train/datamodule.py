@@ -324,4 +324,10 @@ class StimulusDataModule(L.LightningDataModule):
         """The swap stimuli of a split (only rows that have one), in `swap_rows` order."""
         view = dataclasses.replace(self.stimuli, rows=[r for r in self.stimuli.rows if r.get("swap")])
         cache = FrameCache(view, self.cache.size, self.cache.dir, self.cache.resize)
-        return self._loader(StimulusDataset(cache, split, self.kind, "swap"), shuffle=False)
+        frames_of = cache.frames
+        if self.store == "files":
+
+            def frames_of(split: str, column: str) -> FileFrames:
+                return FileFrames(cache.paths(split, column), cache.size, cache.resize, load_image)
+
+        return self._loader(StimulusDataset(cache, split, self.kind, "swap", frames_of), shuffle=False)
