@@ -16,7 +16,7 @@ alternate the three; CPU seconds per frame are printed too, with the ratios they
 shared machine the wall clock mostly measures the other users.
 
     .venv/bin/python benchmarks/prepare.py [--clips 8] [--frames-per-clip 2] [--workers 2] [--rounds 3]
-        [--size 640x360] [--track-clips 2] [--track-frames 48] [--track-every 12] [--parts pipeline,tracked]
+        [--size 640x360] [--track-clips 2] [--track-frames 48] [--track-every 12] [--track-mode crop|tiles] [--parts pipeline,tracked]
 """
 
 from __future__ import annotations
@@ -108,12 +108,14 @@ def make_wide_clip(path: Path, seg, height: int, n_frames: int, step: int = 4) -
     return np.stack(truths)
 
 
-def tracked_vs_per_frame(clips, truths, n_frames: int, track_every: int) -> dict[str, dict[str, float]]:
+def tracked_vs_per_frame(
+    clips, truths, n_frames: int, track_every: int, track_mode: str
+) -> dict[str, dict[str, float]]:
     """Every frame (up to n_frames) of each clip through the per-frame pyramid and through the tracked one."""
     out = {}
-    for label, options in (("per-frame", {}), ("tracked", {"track_every": track_every})):
+    for label, options in (("per-frame", {}), ("tracked", {"track_every": track_every, "track_mode": track_mode})):
         seg = get_segmenter("mediapipe", **options)
-        hit = total = 0
+        hit = total = marked = 0
         wall = cpu = 0.0
         n = 0
         seg.probability(np.zeros((64, 64, 3), np.uint8))  # warm-up: model load
@@ -127,9 +129,10 @@ def tracked_vs_per_frame(clips, truths, n_frames: int, track_every: int) -> dict
             for i, s in masks.items():
                 hit += int((s.mask & truth[i]).sum())
                 total += int(truth[i].sum())
+                marked += int(s.mask.sum())
         out[label] = {
             "fps": n / wall, "cpu": cpu / n, "calls": seg.calls / n, "recall": hit / max(1, total),
-            "full": seg.full_passes / n,
+            "precision": hit / max(1, marked), "full": seg.full_passes / n,
         }  # fmt: skip
     return out
 
@@ -170,6 +173,7 @@ def main() -> None:
     ap.add_argument("--track-clips", type=int, default=2, help="clips (of the same set) for tracked vs per-frame")
     ap.add_argument("--track-frames", type=int, default=N_FRAMES, help="frames of each of those clips")
     ap.add_argument("--track-every", type=int, default=12, help="full pyramid every k frames")
+    ap.add_argument("--track-mode", default="crop", help="tracked frames: crop (one call per person) or tiles")
     ap.add_argument("--parts", default="pipeline,tracked", help="also: wide (tracking on a wide shot)")
     ap.add_argument("--wide-height", type=int, default=100, help="wide: the walking person's height, px")
     args = ap.parse_args()
@@ -191,13 +195,15 @@ def main() -> None:
         track = None
         if "tracked" in parts:  # the first clips of the set, alternately street and close-up, as made
             chosen = [by_name[f"clip{i:02d}"] for i in range(min(args.track_clips, args.clips))]
-            track = tracked_vs_per_frame(chosen, truths[: len(chosen)], args.track_frames, args.track_every)
+            track = tracked_vs_per_frame(
+                chosen, truths[: len(chosen)], args.track_frames, args.track_every, args.track_mode
+            )
         wide = None
         if "wide" in parts:
             clip = read_folders(tmp / "data")[1][0]
             wide_truth = make_wide_clip(tmp / "wide.mp4", reference, args.wide_height, args.track_frames)
             wide_clip = dataclasses.replace(clip, path=tmp / "wide.mp4")
-            wide = tracked_vs_per_frame([wide_clip], [wide_truth], args.track_frames, args.track_every)
+            wide = tracked_vs_per_frame([wide_clip], [wide_truth], args.track_frames, args.track_every, args.track_mode)
         if "pipeline" in parts:
             seg = get_segmenter(args.segmenter)
             for clip in clips:
@@ -242,12 +248,13 @@ def main() -> None:
         )
     if track is not None:
         print(
-            f"tracked part: {args.track_clips} clips x {args.track_frames} frames, full pass every {args.track_every}"
+            f"tracked part: {args.track_clips} clips x {args.track_frames} frames, full pass every {args.track_every}, "
+            f"track_mode {args.track_mode}"
         )
         for k, v in track.items():
             print(
                 f"{k:10s} {v['fps']:6.2f} frames/s, {v['cpu']:.3f} cpu-s/frame, {v['calls']:.1f} model calls/frame, "
-                f"full passes {v['full']:.2f}/frame, recall {v['recall']:.4f}"
+                f"full passes {v['full']:.2f}/frame, recall {v['recall']:.4f}, precision {v['precision']:.4f}"
             )
         cpu_ratio = track["per-frame"]["cpu"] / track["tracked"]["cpu"]
         print(
@@ -259,7 +266,7 @@ def main() -> None:
         for k, v in wide.items():
             print(
                 f"{k:10s} {v['fps']:6.2f} frames/s, {v['cpu']:.3f} cpu-s/frame, {v['calls']:.1f} model calls/frame, "
-                f"full passes {v['full']:.2f}/frame, recall {v['recall']:.4f}"
+                f"full passes {v['full']:.2f}/frame, recall {v['recall']:.4f}, precision {v['precision']:.4f}"
             )
         print(f"wide shot tracked/per-frame: {wide['tracked']['fps'] / wide['per-frame']['fps']:.2f} (wall), "
               f"{wide['per-frame']['cpu'] / wide['tracked']['cpu']:.2f} (cpu), "

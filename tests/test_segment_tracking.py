@@ -1,5 +1,6 @@
-"""The offline segmenter on video: tiles only around the people of the previous frame, the full pyramid again every
-k frames or when something changes (segment/mediapipe.py, `track_every`)."""
+"""The offline segmenter on video: only around the people of the previous frame (one square crop per person, or the
+pyramid's own tiles over them), the full pyramid again every k frames or when something changes
+(segment/mediapipe.py, `track_every`, `track_mode`)."""
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def test_tracked_equals_per_frame_on_a_static_clip_with_fewer_model_calls(shot):
     frames = {i: frame.copy() for i in range(6)}
     reference, calls = per_frame(frames)
     assert (reference[0] & truth).sum() / truth.sum() > 0.5  # the per-frame pass finds the person
-    seg = get_segmenter("mediapipe", track_every=10, **OPTIONS)
+    seg = get_segmenter("mediapipe", track_every=10, track_mode="tiles", **OPTIONS)
     tracked = seg.segment_frames(frames)
     assert np.array_equal(tracked[0].mask, reference[0])  # the first frame is a full pass
     boxes = person_boxes(reference[0], seg.track_margin, seg.track_margin_px, seg.person_area())
@@ -56,11 +57,40 @@ def test_tracked_equals_per_frame_on_a_static_clip_with_fewer_model_calls(shot):
     assert seg.calls < calls * 0.75  # the other five frames ran only the tiles over the person
 
 
-def test_a_person_walking_in_mid_clip_is_found_in_the_frame_they_appear(shot):
+def test_crop_tracking_keeps_the_recall_with_one_call_per_person(shot):
+    """track_mode=crop: each tracked box is one model call. Tolerance, stated: recall of the true mask within 0.02
+    of the per-frame pass on every frame, and no pixel outside the boxes; a full pass costs 40 calls here, a
+    tracked frame one."""
+    frame, truth = shot
+    frames = {i: frame.copy() for i in range(6)}
+    reference, calls = per_frame(frames)
+    seg = get_segmenter("mediapipe", track_every=10, track_mode="crop", **OPTIONS)
+    tracked = seg.segment_frames(frames)
+    assert np.array_equal(tracked[0].mask, reference[0])  # the first frame is a full pass
+    first = seg.boxes(reference[0])
+    grown = [(y0 - 20, x0 - 20, y1 + 20, x1 + 20) for y0, x0, y1, x1 in first]  # boxes follow the person's extent
+    roi = box_mask([tuple(max(0, v) for v in b) for b in grown], truth.shape)
+    for i in range(1, 6):
+        mask = tracked[i].mask
+        assert (mask & truth).sum() / truth.sum() >= (reference[i] & truth).sum() / truth.sum() - 0.02, i
+        assert not (mask & ~roi).any(), i
+        assert tracked[i].persons == 1
+    assert seg.full_passes == 1
+    # one full pass (40), its reference crop (1 per box) and one crop per box on each of the 5 other frames
+    assert seg.calls == calls // 6 + 6 * len(first)
+
+
+def test_an_unknown_track_mode_is_refused():
+    with pytest.raises(BodySceneError, match="track_mode"):
+        get_segmenter("mediapipe", track_every=4, track_mode="boxes")
+
+
+@pytest.mark.parametrize("mode", ["tiles", "crop"])
+def test_a_person_walking_in_mid_clip_is_found_in_the_frame_they_appear(shot, mode):
     truth, frames = shot[1], walk_in(shot)
     reference, _ = per_frame(frames)
     assert not reference[2].any()
-    seg = get_segmenter("mediapipe", track_every=100, **OPTIONS)
+    seg = get_segmenter("mediapipe", track_every=100, track_mode=mode, **OPTIONS)
     tracked = seg.segment_frames(frames)
     assert not tracked[0].mask.any() or tracked[0].persons == 0
     assert np.array_equal(tracked[3].mask, reference[3])  # the change outside the tracked area: a full pass

@@ -30,6 +30,15 @@ tracked area grows or shrinks by more than `track_area_change` times, (b) the fr
 at least a small person's area (1/8-scale grey levels differing by more than `track_motion` from the previous
 frame, under no shift and under the camera's shift by phase correlation: someone walking in), or (c) the whole
 frame changes (a cut). benchmarks/prepare.py measures the speed-up and the recall against the per-frame pass.
+
+`track_mode="crop"` trades that exactness for speed: between full passes each tracked box is one crop, shown to the
+model whole (one call per box per frame instead of every tile over it; the square around the box, so the model's
+squeeze to a square keeps the person's proportions). A box grown by `track_margin` is the
+framing the selfie model works best at: the person fills most of its input (the reference masks of
+benchmarks/prepare.py are cut the same way). So the crop mask is not the pyramid's, and blobs on textures that the
+pyramid mistakes for people mostly vanish from it (the model, shown such a blob whole, sees no one). The
+area-change test therefore compares crop masks with crop masks: at each full pass the boxes are also cropped once,
+to give the tracked frames their reference area.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from bodyscene.errors import BodySceneError
 from bodyscene.segment.base import FrameRef, Segmentation, Segmenter, register
 
 MODES = ("tiles", "whole")
+TRACK_MODES = ("tiles", "crop")
 THUMB = 8  # change detection at 1/8 scale: cheap, and blind to compression noise
 CUT_LEVELS = 30.0  # mean grey-level change of the whole thumbnail that counts as a cut
 
@@ -116,6 +126,7 @@ class MediaPipeSegmenter(Segmenter):
         track_area_change: float = 1.5,
         track_motion: float | None = 24.0,
         track_level_share: float = 0.02,
+        track_mode: str = "crop",
     ):
         if mode not in MODES:
             raise BodySceneError(f"mediapipe segmenter: mode={mode!r}; choose one of {', '.join(MODES)}")
@@ -127,6 +138,11 @@ class MediaPipeSegmenter(Segmenter):
             raise BodySceneError(f"mediapipe segmenter: track_every={track_every}; use k >= 1 (or null: per frame)")
         if track_area_change <= 1.0 or track_margin < 0 or track_margin_px < 0:
             raise BodySceneError("mediapipe segmenter: track_area_change must be > 1, track_margin(_px) >= 0")
+        if track_mode not in TRACK_MODES:
+            raise BodySceneError(
+                f"mediapipe segmenter: track_mode={track_mode!r}; choose one of {', '.join(TRACK_MODES)}"
+            )
+        self.track_mode = track_mode
         self.track_every, self.track_margin, self.track_margin_px = track_every, track_margin, track_margin_px
         self.track_area_change, self.track_motion = track_area_change, track_motion
         self.track_level_share = track_level_share
@@ -164,6 +180,40 @@ class MediaPipeSegmenter(Segmenter):
                 votes[sl] += self.probability(frame[sl]) > self.threshold
                 cover[sl] += 1
         return (votes > 0) & (2 * votes >= cover)
+
+    def crop_track(self, frame: np.ndarray, boxes: list[tuple[int, int, int, int]]):
+        """`track_mode="crop"`: each box shown to the model whole; a box keeps its person (its next box is that
+        person's extent grown by the margin) or, with less than a small person's area left in it, is dropped. The
+        mask, the next boxes, and the persons (one per box kept)."""
+        h, w = frame.shape[:2]
+        mask, kept = np.zeros((h, w), bool), []
+        for y0, x0, y1, x1 in boxes:
+            found = self.square_probability(frame, (y0, x0, y1, x1)) > self.threshold
+            if found.sum() < self.person_area():
+                continue
+            mask[y0:y1, x0:x1] |= found
+            ys, xs = np.nonzero(found)
+            by0, bx0, by1, bx1 = y0 + ys.min(), x0 + xs.min(), y0 + ys.max() + 1, x0 + xs.max() + 1
+            grow = max(self.track_margin_px, round(self.track_margin * max(by1 - by0, bx1 - bx0)))
+            kept.append((max(0, by0 - grow), max(0, bx0 - grow), min(h, by1 + grow), min(w, bx1 + grow)))
+        return mask, kept, len(kept)
+
+    def square_probability(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The model's probability inside `box`, from one call on the square around it (grey where it leaves the
+        frame): the model squeezes its input to a square, so a square crop keeps the person's proportions."""
+        y0, x0, y1, x1 = box
+        side = max(y1 - y0, x1 - x0)
+        sy, sx = (y0 + y1 - side) // 2, (x0 + x1 - side) // 2
+        padded = cv2.copyMakeBorder(frame, side, side, side, side, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+        prob = self.probability(padded[sy + side : sy + 2 * side, sx + side : sx + 2 * side])
+        return prob[y0 - sy : y1 - sy, x0 - sx : x1 - sx]
+
+    def track_step(self, frame: np.ndarray, boxes: list[tuple[int, int, int, int]], levels: set[int] | None):
+        """One tracked frame: its mask, the boxes for the next frame, and the persons in it."""
+        if self.track_mode == "crop":
+            return self.crop_track(frame, boxes)
+        mask = self.pyramid_mask(frame, boxes, levels)[0]
+        return mask, self.boxes(mask), self.count_persons(mask)
 
     def segment(self, frame: np.ndarray, ref: FrameRef | None = None) -> Segmentation:
         if self.mode == "whole":
@@ -224,24 +274,30 @@ class MediaPipeSegmenter(Segmenter):
         if self.track_every is None or self.mode == "whole":
             return super().segment_frames(frames, refs)
         out: dict[int, Segmentation | BodySceneError] = {}
-        prev_mask, prev_thumb, last_full, levels = None, None, None, None
+        boxes, shape, prev_thumb, prev_area, last_full, levels = None, None, None, 0, None, None
         for index in sorted(frames):
             frame = frames[index]
             thumb, mask = thumbnail(frame), None
-            if prev_mask is not None and prev_mask.shape == frame.shape[:2] and index - last_full < self.track_every:
-                boxes = person_boxes(prev_mask, self.track_margin, self.track_margin_px, self.person_area())
-                if not self._changed(thumb, prev_thumb, boxes, prev_mask.shape):
-                    tracked, _ = self.pyramid_mask(frame, boxes, levels)
-                    before = int(prev_mask.sum())
-                    after, ratio = int(tracked.sum()), self.track_area_change
-                    if before == after == 0 or (before and before / ratio <= after <= before * ratio):
-                        mask = tracked
+            track = boxes is not None and shape == frame.shape[:2] and index - last_full < self.track_every
+            if track and not self._changed(thumb, prev_thumb, boxes, shape):
+                tracked, next_boxes, persons = self.track_step(frame, boxes, levels)
+                after, ratio = int(tracked.sum()), self.track_area_change
+                if prev_area == after == 0 or (prev_area and prev_area / ratio <= after <= prev_area * ratio):
+                    mask, boxes, prev_area = tracked, next_boxes, after
             if mask is None:
                 mask, per_level = self.pyramid_mask(frame)
-                last_full, levels = index, self.needed_levels(per_level)
-            out[index] = Segmentation(mask, persons=self.count_persons(mask))
-            prev_mask, prev_thumb = mask, thumb
+                last_full, levels, persons = index, self.needed_levels(per_level), self.count_persons(mask)
+                boxes, prev_area = self.boxes(mask), int(mask.sum())
+                if self.track_mode == "crop":  # the tracked frames compare their area with a crop mask's
+                    reference, boxes, _ = self.crop_track(frame, boxes)
+                    prev_area = int(reference.sum())
+            out[index] = Segmentation(mask, persons=persons)
+            shape, prev_thumb = frame.shape[:2], thumb
         return out
+
+    def boxes(self, mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """The tracked boxes: around each blob of at least a small person's area, grown by the margin."""
+        return person_boxes(mask, self.track_margin, self.track_margin_px, self.person_area())
 
     def _changed(
         self, thumb: np.ndarray, prev: np.ndarray, boxes: list[tuple[int, int, int, int]], shape: tuple[int, int]
