@@ -39,6 +39,12 @@ class SynthConfig(StrictModel):
     camera_pan: float = Field(
         0.0, ge=0.0, le=8.0, description="slow horizontal camera pan, px per frame (exercises motion compensation)"
     )
+    audio: bool = Field(False, description="also a soundtrack per clip: class sound events + scene ambience")
+    audio_correlation: float = Field(
+        0.9, ge=0.0, le=1.0, description="P(training clip's sound events are its own class's; else another's)"
+    )
+    test_audio_correlation: float | None = Field(None, ge=0.0, le=1.0, description="None: same as training")
+    audio_rate: int = Field(16000, ge=8000, le=48000, description="soundtrack sample rate, Hz")
 
 
 class MaskNoiseConfig(StrictModel):
@@ -69,6 +75,21 @@ class SwapConfig(StrictModel):
     )
     feather_px: int = Field(2, ge=0, le=50, description="alpha ramp inside the body's edge, px (0: hard paste)")
     splits: list[Literal["train", "val", "test"]] = Field(["test"], description="splits that get swap stimuli")
+
+
+class MelConfig(StrictModel):
+    """`prepare.audio`: the log-mel spectrogram of each clip's soundtrack (stimuli/sound.py)."""
+
+    sample_rate: int = Field(16000, ge=4000, le=96000, description="every track is resampled to this rate, Hz")
+    seconds: float = Field(1.0, gt=0.0, le=60.0, description="window centred on the clip's middle (pad/crop)")
+    n_mels: int = Field(64, ge=8, le=256, description="mel bands")
+    n_fft: int = Field(400, ge=32, le=8192, description="STFT window and FFT length, samples (400: 25 ms at 16 kHz)")
+    hop: int = Field(160, ge=8, le=8192, description="STFT hop, samples (160: 10 ms at 16 kHz)")
+    fmin: float = Field(0.0, ge=0.0, description="lowest mel band edge, Hz")
+    fmax: float | None = Field(None, gt=0.0, description="highest mel band edge, Hz (None: sample_rate / 2)")
+    silence_db: float = Field(
+        -60.0, le=0.0, description="a track whose RMS is below this (dB re full scale) is recorded as silent"
+    )
 
 
 class PrepareConfig(StrictModel):
@@ -115,6 +136,8 @@ class PrepareConfig(StrictModel):
         "black", description="body-only frames: non-body pixels black, or the ImageNet mean colour (HAT's)"
     )
     swap: SwapConfig | None = Field(None, description="also write action-swap stimuli (cue conflict, stimuli/swap.py)")
+    audio: bool = Field(False, description="also a log-mel spectrogram per clip (`audio` column, stimuli/sound.py)")
+    mel: MelConfig = Field(MelConfig(), description="the spectrogram's settings (with audio: true)")
 
 
 class LossWeights(StrictModel):
@@ -237,6 +260,9 @@ class EvaluateConfig(StrictModel):
         "auto",
         description="test frames from: cache (uint8 .npy, built once), files (decoded as read, nothing kept); "
         "auto: cache when the split's cache fits a quarter of memory, else files (train/store.py)",
+    )
+    sound: bool = Field(
+        True, description="false: a model's audio stream hears silence (domainnet-audio scored without sound)"
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from bodyscene.data.audio import add_audio_stream, write_audio
 from bodyscene.errors import BodySceneError
 
 
@@ -186,9 +187,16 @@ def count_frames(path: str | Path) -> int:
 
 
 def write_video(
-    path: str | Path, frames: Sequence[np.ndarray], fps: int = 8, crf: int = 12, gop: int | None = None
+    path: str | Path,
+    frames: Sequence[np.ndarray],
+    fps: int = 8,
+    crf: int = 12,
+    gop: int | None = None,
+    audio: np.ndarray | None = None,
+    sample_rate: int = 16000,
 ) -> Path:
-    """Write RGB uint8 frames as an H.264 MP4 (yuv444p at low CRF, so colours stay close to the drawing)."""
+    """Write RGB uint8 frames as an H.264 MP4 (yuv444p at low CRF, so colours stay close to the drawing); with
+    `audio` (mono float samples at `sample_rate`), an AAC soundtrack too (data/audio.py)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.mp4")
@@ -200,11 +208,14 @@ def write_video(
         stream.options = {"crf": str(crf), "preset": "veryfast"}
         if gop is not None:  # keyframe interval: short ones make seeking cheap (and are used to test it)
             stream.codec_context.gop_size = gop
+        sound = add_audio_stream(container, sample_rate) if audio is not None else None  # (before any packet)
         for arr in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if audio is not None:
+            write_audio(container, sound, audio, sample_rate)
     tmp.replace(path)
     return path
 
