@@ -54,6 +54,10 @@ def synth(
     test_clips: Annotated[int | None, typer.Option(help="test clips per class")] = None,
     scene_correlation: Annotated[float | None, typer.Option(help="P(train clip shows its class's scene)")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    audio: Annotated[
+        bool | None, typer.Option("--audio", help="also a soundtrack per clip (class sounds + ambience)")
+    ] = None,
+    audio_correlation: Annotated[float | None, typer.Option(help="P(train clip makes its class's sound)")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -68,6 +72,8 @@ def synth(
             test_clips=test_clips,
             scene_correlation=scene_correlation,
             seed=seed,
+            audio=audio,
+            audio_correlation=audio_correlation,
         )
     )
     cfg = _config(config, set_, {"synth": extra})

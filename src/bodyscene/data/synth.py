@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from bodyscene.config import SPLITS, SynthConfig
+from bodyscene.data.synth_audio import choose_sound, movement_events, soundtrack
 from bodyscene.data.synth_scenes import render_scene, scene_name
 from bodyscene.data.video import write_video
 from bodyscene.files import atomic_write_text, write_csv, write_json
@@ -135,11 +136,17 @@ def _color(rng: np.random.Generator, lo: int = 25, hi: int = 235) -> tuple[int, 
     return tuple(int(v) for v in rng.integers(lo, hi, 3))  # type: ignore[return-value]
 
 
+def sample_movement(rng: np.random.Generator) -> tuple[float, float]:
+    """(speed in movement cycles per clip, starting phase): the first two draws of a clip's figure."""
+    speed = rng.uniform(0.6, 1.4)
+    return speed, rng.uniform(0, 2 * np.pi)
+
+
 def sample_figure(cfg: SynthConfig, cls: int, rng: np.random.Generator) -> Figure:
     """Per-clip jitter: phase, speed, limb angles and lengths, height (25-60% of frame), position, colours."""
     T, S = cfg.frames, cfg.size
-    speed = rng.uniform(0.6, 1.4)  # movement cycles per clip
-    phases = rng.uniform(0, 2 * np.pi) + 2 * np.pi * speed * np.arange(T) / max(T, 1)
+    speed, phase0 = sample_movement(rng)
+    phases = phase0 + 2 * np.pi * speed * np.arange(T) / max(T, 1)
     offsets = rng.normal(0, 6, 9)
     lengths = np.array([UPPER_ARM, FOREARM, THIGH, SHIN, TORSO]) * rng.uniform(0.93, 1.07, 5)
     j = skeleton(cls, phases, offsets, lengths)
@@ -269,12 +276,36 @@ def make_clip(cfg: SynthConfig, split: str, class_index: int, index: int) -> tup
 
 def make_clip_with_plates(cfg: SynthConfig, split: str, class_index: int, index: int) -> tuple:
     """`make_clip` and the clip's background plates: (scene_type, frames, masks, plates)."""
+    scene, rng = _clip_scene(cfg, split, class_index, index)
+    return (scene, *render_clip_with_plates(cfg, class_index, scene, rng))
+
+
+def _clip_scene(cfg: SynthConfig, split: str, class_index: int, index: int) -> tuple[int, np.random.Generator]:
+    """The clip's scene type and its generator, as the clip's picture draws them."""
     rng = clip_rng(cfg.seed, split, class_index, index)
     corr = cfg.scene_correlation
     if split == "test" and cfg.test_scene_correlation is not None:
         corr = cfg.test_scene_correlation
-    scene = choose_scene(class_index, cfg.scene_types, corr, rng)
-    return (scene, *render_clip_with_plates(cfg, class_index, scene, rng))
+    return choose_scene(class_index, cfg.scene_types, corr, rng), rng
+
+
+AUDIO_STREAM = 1  # the fifth SeedSequence entry of a clip's sound: apart from its picture's stream
+
+
+def make_clip_sound(cfg: SynthConfig, split: str, class_index: int, index: int) -> tuple[int, np.ndarray]:
+    """(sound class, mono soundtrack at `audio_rate`) of a clip (data/synth_audio.py): the events fall where the
+    clip's figure passes the middle of its movement, replayed from the picture's own draws (`sample_movement`)."""
+    scene, rng = _clip_scene(cfg, split, class_index, index)
+    speed, phase0 = sample_movement(clip_parts(rng)[1])
+    events = movement_events(phase0, speed, cfg.frames, cfg.fps)
+    sound_rng = np.random.default_rng(
+        np.random.SeedSequence([cfg.seed, SPLITS.index(split), class_index, index, AUDIO_STREAM])
+    )
+    corr = cfg.audio_correlation
+    if split == "test" and cfg.test_audio_correlation is not None:
+        corr = cfg.test_audio_correlation
+    sound = choose_sound(class_index, cfg.classes, corr, sound_rng)
+    return sound, soundtrack(sound, scene, events, cfg.frames / cfg.fps, cfg.audio_rate, sound_rng)
 
 
 def _write_pngs(folder: Path, images: np.ndarray) -> None:
@@ -287,8 +318,14 @@ def _write_pngs(folder: Path, images: np.ndarray) -> None:
         os.replace(tmp, path)  # a killed run never leaves a truncated image under the final name
 
 
+def _rates(rows: list[dict], column: str) -> dict[str, float]:
+    """Per split, the share of clips whose `column` is 1 (class_scene, class_sound)."""
+    return {sp: round(float(np.mean([r[column] for r in rows if r["split"] == sp] or [0])), 4) for sp in SPLITS}
+
+
 def generate(cfg: SynthConfig, out: Path) -> dict:
-    """Write the data folder (README "Data formats"): videos, masks, split lists, clips.csv, synth.json."""
+    """Write the data folder (README "Data formats"): videos, masks, split lists, clips.csv, synth.json. With
+    `cfg.audio` each video has an AAC soundtrack and clips.csv says whose sound it is (sound_class, class_sound)."""
     out = Path(out)
     start = time.perf_counter()
     classes = list(CLASS_NAMES[: cfg.classes])
@@ -301,7 +338,8 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
         name = classes[c]
         clip_id = f"{name}_{split}_{i:03d}"
         rel = f"videos/{name}/{clip_id}.mp4"
-        write_video(out / rel, list(frames), fps=cfg.fps)
+        sound_class, audio = make_clip_sound(cfg, split, c, i) if cfg.audio else (None, None)
+        write_video(out / rel, list(frames), fps=cfg.fps, audio=audio, sample_rate=cfg.audio_rate)
         _write_pngs(out / "masks" / name / clip_id, masks)
         _write_pngs(out / "plates" / name / clip_id, plates)  # the truth for inpainting (benchmarks/)
         rows_px = masks.any(2)
@@ -312,6 +350,8 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
             figure_height=round(max(heights) / cfg.size, 4), mask_fraction=round(float(masks.mean()), 5),
             seed=cfg.seed, seed_key=f"[{cfg.seed}, {SPLITS.index(split)}, {c}, {i}]",
         ))  # fmt: skip
+        if cfg.audio:  # whose sound the clip makes (data/synth_audio.py)
+            rows[-1].update(sound_class=sound_class, class_sound=int(sound_class == c))
         lists[split].append(f"{rel} {c}")
     # Lists and tables last: a crash before this point leaves no list naming a clip that was never written.
     for split in SPLITS:
@@ -323,10 +363,9 @@ def generate(cfg: SynthConfig, out: Path) -> dict:
         "classes": classes,
         "out": str(out),
         "per_split": {sp: len(lists[sp]) for sp in SPLITS},
-        "class_scene_rate": {
-            sp: round(float(np.mean([r["class_scene"] for r in rows if r["split"] == sp] or [0])), 4) for sp in SPLITS
-        },
+        "class_scene_rate": _rates(rows, "class_scene"),
         "scene_of_class": {name: scene_name(class_scene(c, cfg.scene_types)) for c, name in enumerate(classes)},
+        **({"class_sound_rate": _rates(rows, "class_sound")} if cfg.audio else {}),
         "seconds": round(time.perf_counter() - start, 2),
         "config": cfg.model_dump(mode="json"),
     }
