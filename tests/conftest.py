@@ -34,7 +34,16 @@ def draw_clip(label: int, index: int, frames: int = 4, size: int = 64) -> tuple[
     return images, masks
 
 
-def make_tiny_data(root: Path, clips_per_split: dict[str, int] | None = None, frames: int = 4) -> Path:
+def class_tone(label: int, index: int, seconds: float, rate: int = 16000) -> np.ndarray:
+    """A clip's soundtrack for `make_tiny_data(audio=True)`: a tone at 400 * 1.5^label Hz over a little noise."""
+    t = np.arange(round(seconds * rate)) / rate
+    noise = np.random.default_rng(7919 * label + index).normal(0, 0.01, len(t))
+    return (0.3 * np.sin(2 * np.pi * 400 * 1.5**label * t) + noise).astype(np.float32)
+
+
+def make_tiny_data(
+    root: Path, clips_per_split: dict[str, int] | None = None, frames: int = 4, audio: bool = False
+) -> Path:
     clips_per_split = clips_per_split or {"train": 4, "val": 1, "test": 2}
     (root / "classes.txt").parent.mkdir(parents=True, exist_ok=True)
     (root / "classes.txt").write_text("".join(f"{c}\n" for c in TINY_CLASSES))
@@ -46,7 +55,8 @@ def make_tiny_data(root: Path, clips_per_split: dict[str, int] | None = None, fr
                 clip_id = f"{name}_{split}_{i:03d}"
                 images, masks = draw_clip(label, 100 * SPLIT_NUMBER[split] + i, frames)  # hash() of str varies per run
                 rel = f"videos/{name}/{clip_id}.mp4"
-                write_video(root / rel, images)
+                sound = class_tone(label, 100 * SPLIT_NUMBER[split] + i, frames / 8) if audio else None
+                write_video(root / rel, images, audio=sound)
                 for t, m in enumerate(masks):
                     path = root / "masks" / name / clip_id / f"{t:04d}.png"
                     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +77,21 @@ def tiny_stimuli(tiny_data, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("stimuli")
     prepare(tiny_data, out, PrepareConfig(frames_per_clip=2))
+    return out
+
+
+@pytest.fixture(scope="session")
+def sound_data(tmp_path_factory) -> Path:
+    """`tiny_data` whose videos have a soundtrack: a tone per class (`class_tone`)."""
+    return make_tiny_data(tmp_path_factory.mktemp("sound-data"), audio=True)
+
+
+@pytest.fixture(scope="session")
+def sound_stimuli(sound_data, tmp_path_factory) -> Path:
+    from bodyscene.stimuli.make import prepare
+
+    out = tmp_path_factory.mktemp("sound-stimuli")
+    prepare(sound_data, out, PrepareConfig(frames_per_clip=2, audio=True))
     return out
 
 

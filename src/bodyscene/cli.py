@@ -107,6 +107,9 @@ def prepare(
     ] = None,
     mask_scope: Annotated[str | None, typer.Option(help="frame, or clip: one mask per clip (the union)")] = None,
     inflate: Annotated[str | None, typer.Option(help="scale (the paper's 1.2x) or blur (the prototype's)")] = None,
+    audio: Annotated[
+        bool | None, typer.Option("--audio", help="also a log-mel spectrogram of each clip's sound (prepare.mel)")
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -126,6 +129,7 @@ def prepare(
             weights=str(weights) if weights else None,
             split_file=str(split_file) if split_file else None,
             every_k=every,
+            audio=audio,
         )
     )
     cfg = _config(config, set_, {"prepare": extra})
@@ -139,6 +143,9 @@ def prepare(
     console.print(f"quality: {summary['quality_line']}; contact sheet: {out / 'contact_sheet.png'}")
     if summary["errors"]:
         console.print(f"[yellow]{summary['errors']} videos could not be decoded[/]: see {out / 'errors.csv'}")
+    if "audio" in summary:
+        heard = summary["audio"]
+        console.print(f"audio: {heard['clips']} clips with sound, {heard['silent_clips']} without (see skipped.csv)")
     if summary.get("fallbacks"):
         console.print(f"[yellow]{summary['fallbacks']} clips could not be made as asked[/]: see {out / 'errors.csv'}")
 

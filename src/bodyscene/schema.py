@@ -38,6 +38,9 @@ SWAP_CONDITION = "swap"
 SWAP_COLUMNS: tuple[str, ...] = (
     "swap", "swap_body", "swap_background", "swap_background_id", "swap_background_label",
 )  # fmt: skip
+# optional, prepare.audio (stimuli/sound.py): the clip's log-mel spectrogram (.npy, float32 [n_mels, frames], dB);
+# empty where the clip has no usable sound (skipped.csv says why), which an audio stream hears as silence
+AUDIO_COLUMNS: tuple[str, ...] = ("audio",)
 SKIPPED_COLUMNS: tuple[str, ...] = ("clip_id", "path", "frame_index", "reason")
 
 # humans/: one row per trial. `choices`: the class names the trial offered, joined by CHOICE_SEPARATOR
@@ -59,7 +62,7 @@ RESULT_COLUMNS: tuple[str, ...] = ("model", "head", "unit", "condition", "accura
 
 # Model outputs. Every model has `combined` (its answer); multi-stream models add one head per stream.
 COMBINED = "combined"
-HEADS: tuple[str, ...] = (COMBINED, "body", "background", "flow")
+HEADS: tuple[str, ...] = (COMBINED, "body", "background", "flow", "audio")
 UNITS: tuple[str, ...] = ("frame", "clip")
 
 SCORES_FILE = "scores.npz"

@@ -49,6 +49,7 @@ from bodyscene.stimuli.manifest import (
 from bodyscene.stimuli.masks import inpaint, make_body_only, removal_region
 from bodyscene.stimuli.noise import applies_to, corrupt_mask
 from bodyscene.stimuli.quality import contact_sheet, format_summary, quality_summary
+from bodyscene.stimuli.sound import check_mel, clip_spectrogram, spectrogram_shape, write_spectrogram
 
 PROGRESS_DIR = ".progress"
 ERROR_COLUMNS = ("clip_id", "path", "reason")
@@ -169,6 +170,7 @@ def _process_clip(
             if index in indices:
                 _skip(result, clip, index, str(e))
     frames = usable  # (a clip whose frame size varies is made per frame: background.plan_clip says so)
+    sound = _clip_audio(clip, out, cfg, result) if cfg.audio else {}
     # the clip's frames in order, as video: a tracking or batching segmenter sees them together
     refs = {i: FrameRef(data_root, clip.rel, i) for i in frames}
     segs: dict[int, Segmentation] = {}
@@ -218,10 +220,23 @@ def _process_clip(
                 "split": clip.split, "frame_index": index, **rel, "mask_area": round(area, 6),
                 "persons": seg.persons, "residual_person": residual, "status": status,
                 "mask_scope": plan.scope, "region_area": round(float(region.mean()), 6),
-                "temporal_share": "" if share is None else round(share, 4), **image_info,
+                "temporal_share": "" if share is None else round(share, 4), **image_info, **sound,
             }
         )  # fmt: skip
     return result
+
+
+def _clip_audio(clip: Clip, out: Path, cfg: PrepareConfig, result: ClipResult) -> dict[str, str]:
+    """`prepare.audio`: the clip's log-mel spectrogram (stimuli/sound.py) as AUDIO/<split>/<class>/<clip>.npy, or an
+    empty `audio` column and a skipped.csv line saying why (no audio stream, a silent or undecodable track): the
+    clip's stimuli stay, and an audio stream hears silence on them."""
+    rel = f"audio/{clip.split}/{clip.class_name}/{clip.clip_id}.npy"
+    try:
+        write_spectrogram(out / rel, clip_spectrogram(clip.path, cfg.mel))
+    except BodySceneError as e:
+        _skip(result, clip, "", str(e))
+        return {"audio": ""}
+    return {"audio": rel}
 
 
 def _noisy_mask(mask: np.ndarray, clip: Clip, index: int, cfg: PrepareConfig) -> np.ndarray:
@@ -291,6 +306,8 @@ def prepare(
     classes, clips = read_clips(data, cfg.layout, cfg.classes, **folder_options)
     name, options = resolve_segmenter(data, cfg)
     get_segmenter(name, **options)  # bad names, options or weights fail here, once, before any work
+    if cfg.audio:
+        check_mel(cfg.mel)
     index, count = parse_shard(shard)
     if workers < 1:
         raise BodySceneError(f"--workers {workers}: use 1 or more processes")
@@ -347,7 +364,7 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
         swap_skipped = make_swaps(out, rows, prepare_cfg.swap, prepare_cfg, Path(settings["data"]), write)
         skipped += swap_skipped
         swaps = {"stimuli": sum(bool(r["swap"]) for r in rows), "skipped": len(swap_skipped)}
-    columns = manifest_columns(flow=flow, swap=bool(swaps))
+    columns = manifest_columns(flow=flow, swap=bool(swaps), audio=prepare_cfg.audio)
     write_csv(out / "manifest.csv", rows, columns)
     write_csv(out / "skipped.csv", skipped, SKIPPED_COLUMNS)
     write_csv(out / "errors.csv", errors + fallbacks, ERROR_COLUMNS)
@@ -360,9 +377,15 @@ def finalize(out: Path, classes: list[str], clips: list[Clip], settings: dict[st
     }  # fmt: skip
     if swaps is not None:
         summary["swaps"] = swaps
+    if prepare_cfg.audio:  # clips with a spectrogram, and the shape every spectrogram of the set has
+        heard = {r["clip_id"] for r in rows if r.get("audio")}
+        summary["audio"] = {"clips": len(heard), "silent_clips": len({r["clip_id"] for r in rows} - heard),
+                            "shape": list(spectrogram_shape(prepare_cfg.mel))}  # fmt: skip
     write_json(out / "stimuli.json", {"settings": settings, "complete": True, **summary})
     if not sum(counts.values()):
         raise BodySceneError(no_stimuli_message(out, len(clips), skipped, settings["prepare"]))
+    if prepare_cfg.audio and not summary["audio"]["clips"]:
+        raise BodySceneError(no_audio_message(out, len(clips), skipped))
     if swaps is not None and not swaps["stimuli"]:
         from bodyscene.stimuli.swap import no_swaps_message
 
@@ -374,6 +397,18 @@ def _reason_kind(reason: str) -> str:
     """A skip reason without the file it names, so that reasons of many files can be counted together."""
     head, sep, tail = reason.partition(": ")
     return tail if sep and ("/" in head or "\\" in head) else reason
+
+
+def no_audio_message(out: Path, n_clips: int, skipped: list[dict[str, Any]]) -> str:
+    """One line for `prepare --audio` on clips of which none has usable sound."""
+    from collections import Counter
+
+    top = Counter(_reason_kind(s["reason"]) for s in skipped if s["frame_index"] == "")
+    reasons = "; ".join(f"{n} x {r!r}" for r, n in top.most_common(2)) or "no clip was read"
+    return (
+        f"{out}: --audio, but none of the {n_clips} clips has a usable soundtrack ({reasons}); see "
+        f"{out / 'skipped.csv'}; prepare without --audio, or give the videos sound (`bodyscene synth --audio`)"
+    )
 
 
 def no_stimuli_message(out: Path, n_clips: int, skipped: list[dict[str, Any]], prepare_cfg: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv
 from bodyscene.schema import (
+    AUDIO_COLUMNS,
     CONDITIONS,
     FILL_COLUMNS,
     FLOW_COLUMNS,
@@ -18,20 +19,21 @@ from bodyscene.schema import (
 )
 
 __all__ = [
-    "FILL_COLUMNS", "FLOW_COLUMNS", "IMAGE_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "SWAP_COLUMNS", "StimulusSet", "manifest_columns", "read_stimulus_set",
+    "AUDIO_COLUMNS", "FILL_COLUMNS", "FLOW_COLUMNS", "IMAGE_COLUMNS", "MANIFEST_COLUMNS", "SKIPPED_COLUMNS", "SWAP_COLUMNS", "StimulusSet", "manifest_columns", "read_stimulus_set",
     "stimulus_id",
 ]  # fmt: skip
 
 
-def manifest_columns(flow: bool = False, swap: bool = False) -> tuple[str, ...]:
+def manifest_columns(flow: bool = False, swap: bool = False, audio: bool = False) -> tuple[str, ...]:
     """The columns of STIM/manifest.csv, in order: the manifest's own, how the fill and the images were made, then
-    the optional flow and swap images."""
+    the optional flow and swap images and the clip's spectrogram."""
     return (
         MANIFEST_COLUMNS
         + FILL_COLUMNS
         + IMAGE_COLUMNS
         + (FLOW_COLUMNS if flow else ())
         + (SWAP_COLUMNS if swap else ())
+        + (AUDIO_COLUMNS if audio else ())
     )
 
 
