@@ -75,7 +75,9 @@ def test_loss_ablation_trains_each_loss_variant(tiny_data, tmp_path):
     rows = run_experiment("loss-ablation", config, out=tmp_path, overrides=tiny(tiny_data))
     check_outputs(tmp_path, "loss-ablation", rows, 9)  # the fused answer and each stream alone
     saved = yaml.safe_load((tmp_path / "seed0" / "loss" / "domainnet-combined-only" / "config.yaml").read_text())
-    assert saved["model"]["loss_weights"] == {"body": 0.0, "background": 0.0, "combined": 1.0, "flow": 1.0}
+    assert saved["model"]["loss_weights"] == {
+        "body": 0.0, "background": 0.0, "combined": 1.0, "flow": 1.0, "audio": 1.0,
+    }  # fmt: skip
     assert {r["loss"] for r in rows} == {"combined-only"}
     assert {r["model"] for r in rows} == {"domainnet", "domainnet/body", "domainnet/background"}
 

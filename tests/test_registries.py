@@ -15,7 +15,12 @@ from bodyscene.models import MODELS, create_model, model_kind
 from bodyscene.models.loss import total_loss
 from bodyscene.segment import Segmenter, get_segmenter
 from bodyscene.segment.base import SEGMENTERS
-from bodyscene.stimuli.frontend import INPUT_COLUMNS, model_inputs
+from bodyscene.stimuli.frontend import INPUT_COLUMNS, SOUND_INPUTS, model_inputs
+
+
+def example_input(name: str) -> torch.Tensor:
+    """A tiny batch of one model input: an RGB image, or for a sound input a 1-channel spectrogram (dB)."""
+    return torch.randn(2, 1, 32, 32) * 20 - 50 if name in SOUND_INPUTS else torch.randn(2, 3, 32, 32)
 
 
 def test_the_config_accepts_exactly_the_registered_kinds():
@@ -31,7 +36,7 @@ def test_every_registered_model_runs_forward_and_backward_at_a_tiny_size(name, f
     torch.manual_seed(0)
     net = create_model(ModelConfig(kind=name, backbone="resnet18", fusion=fusion), 3)
     assert tuple(net.inputs) == kind.inputs
-    out = net(*[torch.randn(2, 3, 32, 32) for _ in kind.inputs])
+    out = net(*[example_input(name) for name in kind.inputs])
     assert set(out) == set(kind.heads) and all(v.shape == (2, 3) for v in out.values())
     loss, _ = total_loss(out, torch.tensor([0, 2]), ModelConfig().loss_weights)
     loss.backward()

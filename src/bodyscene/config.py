@@ -145,6 +145,7 @@ class LossWeights(StrictModel):
     background: float = Field(1.0, ge=0.0)
     combined: float = Field(1.0, ge=0.0)
     flow: float = Field(1.0, ge=0.0, description="the flow stream's isolated loss (kind: domainnet-flow)")
+    audio: float = Field(1.0, ge=0.0, description="the audio stream's isolated loss (kind: domainnet-audio)")
 
 
 class MaskConfig(StrictModel):
@@ -158,7 +159,7 @@ class MaskConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    kind: Literal["baseline", "domainnet", "domainnet-flow", "domainnet-learned"] = "domainnet"
+    kind: Literal["baseline", "domainnet", "domainnet-flow", "domainnet-learned", "domainnet-audio"] = "domainnet"
     backbone: str = "resnet50"
     pretrained: Path | None = Field(None, description="local torchvision weights file; never downloaded")
     fusion: Literal["sum", "weighted", "concat"] = Field(

@@ -85,14 +85,17 @@ def predict_logits(module: ActionModule, loader) -> dict[str, np.ndarray]:
     return {head: np.concatenate(parts) for head, parts in heads.items()}
 
 
-def drop_absent(module: ActionModule, heads: dict[str, np.ndarray], condition: str, model: str) -> np.ndarray:
+def drop_absent(
+    module: ActionModule, heads: dict[str, np.ndarray], condition: str, model: str, sound: bool = True
+) -> np.ndarray:
     """`absent_stream: drop`: fuse only the streams whose input the condition has (no black frame counted).
 
     A body-only stimulus gives DomainNet's background stream a black frame; with `drop` the fused answer is the
     body stream's logits alone (summed fusion) or its weighted logits (learned weights). Concatenated features
-    have no per-stream share to drop.
+    have no per-stream share to drop. With the sound off (`evaluate.sound: false`) an audio stream is absent too.
     """
-    present = [name for name, column in model_inputs(module.model_cfg.kind, condition).items() if column is not None]
+    kind = module.model_cfg.kind
+    present = [name for name, column in model_inputs(kind, condition, sound).items() if column is not None]
     streams = list(module.net.inputs)
     if len(streams) < 2 or present == streams:
         return heads[COMBINED]
@@ -203,7 +206,7 @@ def evaluate_swaps(
     clip_ids = [r["clip_id"] for r in rows]
     heads = predict_logits(module, data.swap_loader(split))
     if cfg.absent_stream == "drop":
-        heads[COMBINED] = drop_absent(module, heads, SWAP_CONDITION, name)
+        heads[COMBINED] = drop_absent(module, heads, SWAP_CONDITION, name, cfg.sound)
 
     def named(sec: dict[str, Any]) -> dict[str, Any]:
         return {**sec, "per_class": {classes[c]: v for c, v in sec["per_class"].items()}}
@@ -247,6 +250,7 @@ def evaluate_model(
         image_size=info["image_size"],
         batch_size=cfg.batch_size,
         resize=info.get("resize", "squash"),
+        sound=cfg.sound,
     )
     data.store = test_store(cfg.store, len(data.stimuli.split(split)), info["image_size"])
     classes = data.classes
@@ -267,7 +271,7 @@ def evaluate_model(
     for condition in CONDITIONS:
         heads = predict_logits(module, data.loader(split, condition))
         if cfg.absent_stream == "drop":
-            heads[COMBINED] = drop_absent(module, heads, condition, name)
+            heads[COMBINED] = drop_absent(module, heads, condition, name, cfg.sound)
         section[condition] = condition_section(heads[COMBINED], labels, clip_ids, classes, cfg)
         if several:  # the configured unit is already in section[condition]; only the other one is new work
             for unit in UNITS:
@@ -361,11 +365,12 @@ def evaluate_run(
     results["split"] = split
     results["unit"] = cfg.unit
     results["absent_stream"] = cfg.absent_stream
+    results["sound"] = cfg.sound
     results["checkpoint"] = cfg.checkpoint
     results["frames_per_clip"] = round(scores.frames_per_clip, 3)
     over = "clips" if cfg.unit == "clip" or scores.frames_per_clip > 1 else "stimuli"
     results["bootstrap"] = {"resamples": cfg.bootstrap, "seed": cfg.seed, "method": f"percentile, over {over}"}
-    order = ("classes", "chance", "models", "class_names", "split", "unit", "absent_stream", "checkpoint")
+    order = ("classes", "chance", "models", "class_names", "split", "unit", "absent_stream", "sound", "checkpoint")
     order += ("frames_per_clip", "stimuli", "bootstrap")
     results = {k: results[k] for k in order}
     write_json(out / "results.json", results)

@@ -63,6 +63,7 @@ RESULT_COLUMNS: tuple[str, ...] = ("model", "head", "unit", "condition", "accura
 # Model outputs. Every model has `combined` (its answer); multi-stream models add one head per stream.
 COMBINED = "combined"
 HEADS: tuple[str, ...] = (COMBINED, "body", "background", "flow", "audio")
+SILENCE_DB = -100.0  # the floor of a log-mel spectrogram (stimuli/sound.py): silence, and a silenced audio input
 UNITS: tuple[str, ...] = ("frame", "clip")
 
 SCORES_FILE = "scores.npz"

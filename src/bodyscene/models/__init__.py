@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from bodyscene.config import ModelConfig
+from bodyscene.models.audio import AudioNet
 from bodyscene.models.backbones import BACKBONES, IMAGENET_MEAN, IMAGENET_STD, create_backbone
 from bodyscene.models.baseline import Baseline
 from bodyscene.models.domainnet import DomainNet
@@ -19,12 +20,15 @@ def baseline(cfg: ModelConfig, num_classes: int) -> nn.Module:
     return Baseline(create_backbone(cfg.backbone, num_classes, cfg.pretrained))
 
 
-def _streams(cfg: ModelConfig, num_classes: int, names: tuple[str, ...]) -> nn.Module:
-    if cfg.fusion == "sum" and names == ("body", "background"):
+def _streams(cfg: ModelConfig, num_classes: int, names: tuple[str, ...], audio: bool = False) -> nn.Module:
+    if cfg.fusion == "sum" and names == ("body", "background") and not audio:
         return DomainNet(*(create_backbone(cfg.backbone, num_classes, cfg.pretrained) for _ in names))
-    # Learned fusion, or a third (optical-flow) stream: models/fusion.py.
+    # Learned fusion, a third (optical-flow) stream, or an audio stream (its own CNN): models/fusion.py.
     streams = {name: create_backbone(cfg.backbone, num_classes, cfg.pretrained) for name in names}
-    return MultiStreamNet(streams, cfg.fusion, BACKBONES[cfg.backbone][1], num_classes)
+    heads = dict.fromkeys(names, BACKBONES[cfg.backbone][1])
+    if audio:
+        streams["audio"], heads["audio"] = AudioNet(num_classes), "fc"
+    return MultiStreamNet(streams, cfg.fusion, heads, num_classes)
 
 
 @register_model("domainnet", inputs=("body", "background"), heads=("body", "background", "combined"))
@@ -39,6 +43,16 @@ def domainnet_flow(cfg: ModelConfig, num_classes: int) -> nn.Module:
     return _streams(cfg, num_classes, ("body", "background", "flow"))
 
 
+@register_model(
+    "domainnet-audio",
+    inputs=("body", "background", "audio"),
+    heads=("body", "background", "audio", "combined"),
+)
+def domainnet_audio(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    """DomainNet plus a stream that hears the clip's log-mel spectrogram (models/audio.py; `prepare --audio`)."""
+    return _streams(cfg, num_classes, ("body", "background"), audio=True)
+
+
 @register_model("domainnet-learned", inputs=("image",), heads=("body", "background", "combined"))
 def domainnet_learned(cfg: ModelConfig, num_classes: int) -> nn.Module:
     """The split between the streams is a learned soft mask of the original frame (models/learned.py)."""
@@ -49,6 +63,7 @@ def domainnet_learned(cfg: ModelConfig, num_classes: int) -> nn.Module:
 
 __all__ = [
     "BACKBONES",
+    "AudioNet",
     "MODELS",
     "Baseline",
     "DomainNet",

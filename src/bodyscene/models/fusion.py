@@ -8,7 +8,8 @@ does better; every variant keeps each stream's own classifier, so the isolated l
 - `concat`:   combined = MLP(concatenation of the streams' penultimate features); each stream's own head still
               gives its isolated logits.
 
-`kind: domainnet-flow` adds a third stream that sees optical flow (stimuli/flow.py), fused the same way.
+`kind: domainnet-flow` adds a third stream that sees optical flow (stimuli/flow.py), `kind: domainnet-audio` one
+that hears the clip's log-mel spectrogram (models/audio.py), fused the same way.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ def split_head(backbone: nn.Module, head_path: str) -> tuple[nn.Module, nn.Linea
 class MultiStreamNet(nn.Module):
     """Named streams with no shared parameters, each with its own logits, fused into `combined`."""
 
-    def __init__(self, streams: dict[str, nn.Module], fusion: str, head_path: str, num_classes: int):
+    def __init__(self, streams: dict[str, nn.Module], fusion: str, head_path: str | dict[str, str], num_classes: int):
+        """`head_path`: the classifier's attribute path in every stream, or per stream name (streams of two kinds)."""
         super().__init__()
+        head_paths = head_path if isinstance(head_path, dict) else dict.fromkeys(streams, head_path)
         if fusion not in ("sum", "weighted", "concat"):
             raise ValueError(f"unknown fusion {fusion!r}")
         self.inputs = tuple(streams)
@@ -39,7 +42,7 @@ class MultiStreamNet(nn.Module):
         if fusion == "concat":
             heads = {}
             for name in streams:
-                self.streams[name], heads[name] = split_head(self.streams[name], head_path)
+                self.streams[name], heads[name] = split_head(self.streams[name], head_paths[name])
             self.heads = nn.ModuleDict(heads)
             width = sum(h.in_features for h in heads.values())
             hidden = max(h.in_features for h in heads.values())

@@ -29,8 +29,9 @@ from bodyscene.config import MelConfig
 from bodyscene.data.audio import read_audio
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_bytes
+from bodyscene.schema import SILENCE_DB
 
-FLOOR_DB = -100.0  # the log's floor: 10 log10(1e-10); silence, and what a silenced audio input is
+FLOOR_DB = SILENCE_DB  # the log's floor: 10 log10(1e-10); silence, and what a silenced audio input is
 
 
 def hz_to_mel(f: np.ndarray | float) -> np.ndarray:

@@ -29,8 +29,9 @@ from torch.utils.data._utils.collate import default_collate
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import commit, temp_beside
-from bodyscene.stimuli.frontend import model_inputs
+from bodyscene.stimuli.frontend import SOUND_INPUTS, model_inputs
 from bodyscene.stimuli.manifest import StimulusSet, read_stimulus_set
+from bodyscene.train.spectrograms import Spectrograms
 from bodyscene.train.store import FileFrames, ShardStore, choose_store
 
 CACHE_VERSION = 1  # bump when the cached layout changes
@@ -170,20 +171,25 @@ class FrameCache:
 
 
 class StimulusDataset(Dataset):
-    """Items are dicts: one uint8 image per model input, `label`, and `index` (row in the split).
+    """Items are dicts: one uint8 image per model input (a float32 spectrogram per sound input), `label`, and
+    `index` (row in the split).
 
     `__getitems__` (used by DataLoader for whole batches) reads each input's rows in one indexing operation;
     pair it with `collate` below.
     """
 
-    def __init__(self, cache: FrameCache, split: str, kind: str, condition: str, frames_of=None):
+    def __init__(self, cache: FrameCache, split: str, kind: str, condition: str, frames_of=None, sound: bool = True):
         self.rows = cache.stimuli.split(split)
         self.size = cache.size
         self.labels = torch.tensor([int(r["label"]) for r in self.rows], dtype=torch.long)
         frames_of = frames_of or cache.frames  # (split, column) -> Frames, or store.ShardFrames / FileFrames
         self.inputs: dict[str, Any] = {
-            name: frames_of(split, column) if column is not None else None  # None: a black frame
-            for name, column in model_inputs(kind, condition).items()
+            name: Spectrograms(cache.stimuli, self.rows, column)  # (silence where column is None)
+            if name in SOUND_INPUTS
+            else frames_of(split, column)
+            if column is not None
+            else None  # None: a black frame
+            for name, column in model_inputs(kind, condition, sound).items()
         }
 
     def __len__(self) -> int:
@@ -254,15 +260,17 @@ class StimulusDataModule(L.LightningDataModule):
         shard_format: str = "png",
         shard_quality: int = 95,
         shard_mb: int = 1024,
+        sound: bool = True,
     ):
         super().__init__()
+        self.sound = sound  # False: sound inputs hear silence (evaluate.sound)
         self.stimuli = read_stimulus_set(stimuli)
         self.classes = self.stimuli.classes
         self.kind, self.condition = kind, condition
         self.batch_size, self.balanced, self.num_workers, self.seed = batch_size, balanced, num_workers, seed
         self.samples_per_epoch = samples_per_epoch  # fixed, so an epoch is the same work at any frames per clip
         self.cache = FrameCache(self.stimuli, image_size, cache_dir, resize)
-        columns = [c for c in model_inputs(kind, condition).values() if c is not None]
+        columns = [c for n, c in model_inputs(kind, condition).items() if c is not None and n not in SOUND_INPUTS]
         n_frames = len(self.stimuli.split("train")) + len(self.stimuli.split("val"))
         self.store = choose_store(store, n_frames, len(columns), image_size)  # train/store.py
         self.shards = ShardStore(self.cache, load_image, shard_format, shard_quality, shard_mb)
@@ -278,12 +286,12 @@ class StimulusDataModule(L.LightningDataModule):
     def prepare_data(self) -> None:
         """Lightning calls this on one process per node before the others start: build the caches there once."""
         for split in ("train", "val"):
-            for column in model_inputs(self.kind, self.condition).values():
-                if column is not None and self.store in ("cache", "shards"):
+            for name, column in model_inputs(self.kind, self.condition).items():
+                if column is not None and name not in SOUND_INPUTS and self.store in ("cache", "shards"):
                     (self.cache if self.store == "cache" else self.shards).build(split, column)
 
     def dataset(self, split: str, condition: str | None = None) -> StimulusDataset:
-        return StimulusDataset(self.cache, split, self.kind, condition or self.condition, self.frames_of)
+        return StimulusDataset(self.cache, split, self.kind, condition or self.condition, self.frames_of, self.sound)
 
     def _loader(self, dataset: StimulusDataset, **kwargs) -> DataLoader:
         return DataLoader(
@@ -330,4 +338,4 @@ class StimulusDataModule(L.LightningDataModule):
             def frames_of(split: str, column: str) -> FileFrames:
                 return FileFrames(cache.paths(split, column), cache.size, cache.resize, load_image)
 
-        return self._loader(StimulusDataset(cache, split, self.kind, "swap", frames_of), shuffle=False)
+        return self._loader(StimulusDataset(cache, split, self.kind, "swap", frames_of, self.sound), shuffle=False)

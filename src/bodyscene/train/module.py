@@ -13,6 +13,7 @@ from bodyscene.models import create_model, model_kind
 from bodyscene.models.backbones import IMAGENET_MEAN, IMAGENET_STD
 from bodyscene.models.learned import mask_regularisers
 from bodyscene.models.loss import total_loss
+from bodyscene.stimuli.frontend import SOUND_INPUTS
 
 
 def random_affine(batch_size: int, generator: torch.Generator, max_shift: float = 0.1, max_zoom: float = 0.1):
@@ -113,18 +114,22 @@ class ActionModule(L.LightningModule):
         is linear per channel, so it commutes with the scale, and its zero padding stays black once normalised.
         """
         out = dict(batch)
+        images = [name for name in self.net.inputs if name not in SOUND_INPUTS]
         grid = None
         if self.training and self.train_cfg.augment:
             n = batch["label"].shape[0]
             theta = random_affine(n, self._augment_rng).to(self.device)
-            size = batch[self.net.inputs[0]].shape
+            size = batch[images[0]].shape
             grid = F.affine_grid(theta, [n, 3, size[-2], size[-1]], align_corners=False)
         colour = None
         if self.training and self.train_cfg.augment_colour:  # one draw per sample, shared by its inputs
             colour = colour_params(batch["label"].shape[0], self._augment_rng)
         blank = self._blank_streams(batch["label"].shape[0]) if self.training else {}
         fmt = torch.channels_last if self.train_cfg.channels_last else torch.contiguous_format
-        for name in self.net.inputs:
+        for name in SOUND_INPUTS:  # spectrograms in dB: neither normalised nor augmented (models/audio.py scales them)
+            if name in self.net.inputs:
+                out[name] = batch[name].float()
+        for name in images:
             # without resampling, change the layout while still uint8 (4x fewer bytes); .float() keeps it
             x = (batch[name] if grid is not None else batch[name].contiguous(memory_format=fmt)).float()
             if colour is not None:
