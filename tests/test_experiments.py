@@ -178,3 +178,20 @@ def test_cue_conflict_reports_body_bias_per_model_stream_and_class_across_the_di
     swaps = [r for r in manifest if r["swap"]]
     assert len(swaps) == 8
     assert all(scene[by_id[r["swap_background_id"]]["clip_id"]] != scene[r["clip_id"]] for r in swaps)
+
+
+def test_audio_scores_each_model_with_and_without_sound(sound_data, tmp_path):
+    rows = run_experiment("audio", seeds=1, out=tmp_path, overrides=tiny(sound_data))
+    models = {"baseline", "domainnet", "domainnet/body", "domainnet/background", "domainnet-audio",
+              "domainnet-audio/body", "domainnet-audio/background", "domainnet-audio/audio"}  # fmt: skip
+    check_outputs(tmp_path, "audio", rows, len(models) * 3 * 2)
+    assert {r["model"] for r in rows} == models and {r["sound"] for r in rows} == {"on", "off"}
+    mean = {(r["sound"], r["model"], r["condition"]): r["mean"] for r in rows}
+    for model in models - {"domainnet-audio", "domainnet-audio/audio"}:  # they do not hear
+        assert all(mean[("on", model, c)] == mean[("off", model, c)] for c in CONDITIONS), model
+    silent = tmp_path / "seed0" / "audio-silent" / "results.json"
+    assert json.loads(silent.read_text())["sound"] is False
+    assert mean[("off", "domainnet-audio", "body")] == pytest.approx(accuracy_in(silent, "domainnet-audio", "body"))
+    info = json.loads((tmp_path / "seed0" / "audio" / "domainnet-audio" / "model.json").read_text())
+    assert info["backbone"] == "resnet18"  # the DomainNet of `models` is the template
+    assert "audio" in (tmp_path / "seed0" / "stimuli-audio" / "manifest.csv").read_text().splitlines()[0].split(",")

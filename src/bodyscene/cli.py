@@ -477,7 +477,9 @@ def export(
 
 @app.command()
 def experiment(
-    name: Annotated[str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone, flow or leak")],
+    name: Annotated[
+        str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone, flow, leak, ..., audio")
+    ],
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="experiment YAML (default: configs/experiments/NAME.yaml)")
     ] = None,

@@ -16,6 +16,7 @@ from bodyscene.config import validate
 from bodyscene.demo import with_seed
 from bodyscene.errors import BodySceneError
 from bodyscene.experiments import (
+    audio,
     backbone,
     cue_conflict,
     flow,
@@ -48,6 +49,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
     "leak": leak,
     "segregation": segregation,
     "cue-conflict": cue_conflict,
+    "audio": audio,
 }
 
 

@@ -88,6 +88,8 @@ def plot_experiment(name: str, rows: list[dict[str, Any]], keys: tuple[str, ...]
 
         return plot_segregation(path.parent, path)
 
+    if name == "audio":  # the fused answers and the audio stream alone, with and without sound
+        rows = [r for r in rows if "/" not in r["model"] or r["model"].endswith("/audio")]
     if name == "cue-conflict":
         from bodyscene.report.figures_bias import plot_body_bias
 
