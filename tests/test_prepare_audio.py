@@ -63,3 +63,35 @@ def test_mel_settings_that_cannot_work_stop_before_any_clip(sound_data, tmp_path
     with pytest.raises(BodySceneError, match="shorter than n_fft=4096"):
         prepare(sound_data, tmp_path / "b", PrepareConfig(audio=True, mel=MelConfig(seconds=0.1, n_fft=4096)))
     assert not (tmp_path / "a" / "manifest.csv").exists()
+
+
+def test_folders_made_before_the_audio_options_existed_still_resume(tiny_data, tiny_stimuli, tmp_path):
+    import json
+
+    import yaml
+
+    from bodyscene.config import ModelConfig, RunConfig, SynthConfig, TrainConfig
+    from bodyscene.demo import make_data
+    from bodyscene.train.run import same_recipe
+
+    stim = tmp_path / "stim"
+    shutil.copytree(tiny_stimuli, stim)
+    meta = json.loads((stim / "stimuli.json").read_text())
+    for key in ("audio", "mel"):  # as an older version wrote it
+        del meta["settings"]["prepare"][key]
+    (stim / "stimuli.json").write_text(json.dumps(meta))
+    assert prepare(tiny_data, stim, PrepareConfig(frames_per_clip=2))["stimuli"] > 0
+    with pytest.raises(BodySceneError, match="other settings"):  # a real change is still refused
+        prepare(tiny_data, stim, PrepareConfig(frames_per_clip=3))
+    data = tmp_path / "data"
+    data.mkdir()
+    old = {k: v for k, v in SynthConfig().model_dump(mode="json").items() if not k.startswith(("audio", "test_audio"))}
+    (data / "synth.json").write_text(json.dumps({"config": old}))
+    make_data(RunConfig(), data)  # accepted: nothing generated, nothing refused
+    assert not (data / "videos").exists()
+    saved = tmp_path / "config.yaml"
+    model = ModelConfig().model_dump(mode="json")
+    del model["loss_weights"]["audio"]
+    saved.write_text(yaml.safe_dump({"model": model, "train": TrainConfig().model_dump(mode="json")}))
+    assert same_recipe(saved, ModelConfig(), TrainConfig())
+    assert not same_recipe(saved, ModelConfig(kind="baseline"), TrainConfig())

@@ -389,6 +389,15 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         raise BodySceneError(_describe(e, "command line" if from_command_line else str(resolve_config(path)))) from e
 
 
+def with_new_defaults(model: type[StrictModel], data: Any) -> Any:
+    """`data`, a dump of `model` written by an older version, with the fields added since at their defaults (e.g.
+    `prepare.audio`), so that a folder made before a new option existed still resumes; as is if it does not validate."""
+    try:
+        return model.model_validate(data).model_dump(mode="json")
+    except ValidationError:
+        return data
+
+
 def dump_config(cfg: StrictModel) -> str:
     return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
 

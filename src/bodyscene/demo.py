@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bodyscene.config import ModelConfig, RunConfig, TrainConfig
+from bodyscene.config import ModelConfig, RunConfig, SynthConfig, TrainConfig, with_new_defaults
 from bodyscene.data.synth import generate
 from bodyscene.errors import BodySceneError
 from bodyscene.evaluate import evaluate_run
@@ -36,7 +36,7 @@ def with_seed(cfg: RunConfig, seed: int | None) -> RunConfig:
 def make_data(cfg: RunConfig, data: Path) -> None:
     meta = data / "synth.json"
     if meta.is_file():
-        if read_json(meta).get("config") != cfg.synth.model_dump(mode="json"):
+        if with_new_defaults(SynthConfig, read_json(meta).get("config")) != cfg.synth.model_dump(mode="json"):
             raise BodySceneError(f"{data}: made with other synth settings; use another --out or delete it")
         return
     generate(cfg.synth, data)

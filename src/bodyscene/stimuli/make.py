@@ -25,7 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from bodyscene.config import PrepareConfig
+from bodyscene.config import PrepareConfig, with_new_defaults
 from bodyscene.data.readers import Clip, read_clips
 from bodyscene.data.video import count_frames, sample_indices
 from bodyscene.errors import BodySceneError
@@ -252,6 +252,8 @@ def _check_settings(out: Path, settings: dict[str, Any]) -> None:
     meta = out / "stimuli.json"
     if meta.is_file():
         before = read_json(meta).get("settings")
+        if before is not None and "prepare" in before:  # options added since it was made are at their defaults
+            before = {**before, "prepare": with_new_defaults(PrepareConfig, before["prepare"])}
         if before is not None and before != settings:
             raise BodySceneError(
                 f"{out}: made with other settings ({meta}); use a new --out, or delete the folder to start again"

@@ -14,7 +14,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import RichProgressBar
 
 from bodyscene import __version__
-from bodyscene.config import ModelConfig, StrictModel, TrainConfig, TrainRecipe, dump_config
+from bodyscene.config import ModelConfig, StrictModel, TrainConfig, TrainRecipe, dump_config, with_new_defaults
 from bodyscene.errors import BodySceneError, require_extra
 from bodyscene.files import atomic_write_text, remove_stale_temps, write_json
 from bodyscene.progress import plain_wanted
@@ -129,7 +129,8 @@ def same_recipe(saved_file: Path, model_cfg: ModelConfig, train_cfg: TrainConfig
     recipe_keys = set(TrainRecipe.model_fields) - {"epochs"}
     now = train_cfg.recipe().model_dump(mode="json", include=recipe_keys)
     was = {k: v for k, v in (before.get("train") or {}).items() if k in recipe_keys}
-    return before.get("model") == model_cfg.model_dump(mode="json") and was == now
+    model = with_new_defaults(ModelConfig, before.get("model"))  # (e.g. loss_weights.audio, added later)
+    return model == model_cfg.model_dump(mode="json") and was == now
 
 
 def build_data(stimuli: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) -> StimulusDataModule:
