@@ -55,8 +55,8 @@ def synth(
     scene_correlation: Annotated[float | None, typer.Option(help="P(train clip shows its class's scene)")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     audio: Annotated[
-        bool | None, typer.Option("--audio", help="also a soundtrack per clip (class sounds + ambience)")
-    ] = None,
+        bool, typer.Option("--audio", help="also a soundtrack per clip (class sounds + ambience)")
+    ] = False,
     audio_correlation: Annotated[float | None, typer.Option(help="P(train clip makes its class's sound)")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -72,7 +72,7 @@ def synth(
             test_clips=test_clips,
             scene_correlation=scene_correlation,
             seed=seed,
-            audio=audio,
+            audio=audio or None,  # (absent: the config's value)
             audio_correlation=audio_correlation,
         )
     )
@@ -108,8 +108,8 @@ def prepare(
     mask_scope: Annotated[str | None, typer.Option(help="frame, or clip: one mask per clip (the union)")] = None,
     inflate: Annotated[str | None, typer.Option(help="scale (the paper's 1.2x) or blur (the prototype's)")] = None,
     audio: Annotated[
-        bool | None, typer.Option("--audio", help="also a log-mel spectrogram of each clip's sound (prepare.mel)")
-    ] = None,
+        bool, typer.Option("--audio", help="also a log-mel spectrogram of each clip's sound (prepare.mel)")
+    ] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -129,7 +129,7 @@ def prepare(
             weights=str(weights) if weights else None,
             split_file=str(split_file) if split_file else None,
             every_k=every,
-            audio=audio,
+            audio=audio or None,  # (absent: the config's value)
         )
     )
     cfg = _config(config, set_, {"prepare": extra})
