@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bodyscene.errors import BodySceneError, require_extra
-from bodyscene.humans.experiment import JSPSYCH_FILES
+from bodyscene.humans.study import JSPSYCH_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ROOT / "web" / "node_modules"

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from bodyscene.errors import BodySceneError
-from bodyscene.humans.experiment import FIELDS
 from bodyscene.humans.server import MAX_BODY, make_server
+from bodyscene.humans.study import FIELDS
 from helpers_web import build, request, running_server, tree, valid_submission
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from bodyscene.config import CONDITIONS
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv, read_json, write_csv
-from bodyscene.humans.experiment import FIELDS
+from bodyscene.humans.study import FIELDS
 from bodyscene.schema import CHOICE_SEPARATOR, TRIAL_KINDS
 
 PARTICIPANT_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")

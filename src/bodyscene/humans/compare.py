@@ -35,7 +35,7 @@ from bodyscene.analysis import (
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_json
 from bodyscene.humans.responses import (
-    StimulusSet,
+    StimulusLabels,
     Trial,
     load_stimulus_set,
     load_study,
@@ -48,7 +48,7 @@ from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_FILE, SWAP_COND
 Item = tuple[str, str]  # (condition, stimulus_id)
 
 
-def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> tuple[StimulusSet, Path | None]:
+def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> tuple[StimulusLabels, Path | None]:
     """The stimulus set to check ids against (and its folder): --stimuli, else results.json's, else
     predictions.csv's ids (no folder)."""
     candidates = [Path(stimuli)] if stimuli is not None else []
@@ -180,7 +180,7 @@ def human_human_consistency(
     }
 
 
-def model_answers(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusSet) -> dict[int, str]:
+def model_answers(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusLabels) -> dict[int, str]:
     """trial index -> the model's answer, asked as the participant was: over the trial's options, on its frame or
     on its clip (mean logits over the clip's evaluated frames). Trials whose item the scores lack are left out."""
     index = {c: i for i, c in enumerate(scores.classes)}
@@ -203,7 +203,7 @@ def model_section(
     name: str,
     answers: dict[int, str],
     trials: list[Trial],
-    stim: StimulusSet,
+    stim: StimulusLabels,
     humans: dict,
     n_boot: int,
     seed: int,
@@ -272,7 +272,7 @@ def model_section(
     return sec
 
 
-def clip_correctness(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusSet) -> dict:
+def clip_correctness(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusLabels) -> dict:
     """(condition, clip) -> the model's all-class answer on the clip's mean logits is right, for clips humans saw."""
     seen = {(t.condition, stim.clips.get(t.stimulus_id, t.stimulus_id)) for t in trials}
     out = {}
@@ -348,7 +348,7 @@ def model_vs_model(correct: dict[str, dict[Item, bool]]) -> list[dict]:
     return rows
 
 
-def load_scores(run: Path, stim: StimulusSet, stim_root: Path | None) -> Scores:
+def load_scores(run: Path, stim: StimulusLabels, stim_root: Path | None) -> Scores:
     """RUN/scores.npz, checked to belong to the stimulus set the responses are validated against."""
     scores = Scores.load(run / SCORES_FILE)
     if stim_root is not None and manifest_digest(stim_root) != scores.manifest:
@@ -462,3 +462,34 @@ def compare(
     if figures:
         draw_comparison(out)  # from the file just written, as `bodyscene figures` would redraw it
     return comparison
+
+
+def _fmt(v: float | None, spec: str = ".3f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def format_comparison(result: dict) -> list:
+    """The comparison as two rich tables for the terminal: accuracy and consistency per observer, then the
+    paired human-likeness tests."""
+    from rich.table import Table
+
+    table = Table()
+    for column in ("observer", *CONDITIONS, "error consistency", "observed cons.", "pattern r", "sq. acc. diff"):
+        table.add_column(column)
+    hh = _fmt(result["human_consistency"]["error_consistency"]) + " (h-h)"
+    table.add_row("chance", *(_fmt(result["humans"][c]["chance"]) for c in CONDITIONS), "", "", "", "")
+    table.add_row("humans", *(_fmt(result["humans"][c]["accuracy"]) for c in CONDITIONS), hh, "", "", "")
+    for name, sec in result["models"].items():
+        accs = [_fmt(sec[c]["accuracy"]) for c in CONDITIONS]
+        ec, oc = _fmt(sec["error_consistency"]["mean"]), _fmt(sec["observed_consistency"]["mean"])
+        sq = _fmt(sec["squared_accuracy_difference"]["mean"])
+        table.add_row(name, *accs, ec, oc, _fmt(sec["pattern_correlation"]), sq)
+    likeness = Table(title="more human-like? per-participant differences a - b, paired over participants")
+    for column in ("metric", "a - b", "mean [95% CI]", "p", "p Holm", "closer"):
+        likeness.add_column(column)
+    for rows in result["statistics"]["human_likeness"].values():
+        for r in rows:
+            ci = ", ".join(_fmt(x) for x in r["ci95"])
+            likeness.add_row(r["metric"], f"{r['a']} - {r['b']}", f"{_fmt(r['mean_difference'])} [{ci}]",
+                             _fmt(r["p"], ".2g"), _fmt(r["p_holm"], ".2g"), r["closer"] or "neither")  # fmt: skip
+    return [table, likeness]

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bodyscene.errors import BodySceneError
-from bodyscene.humans.experiment import TEMPLATE_FILES
+from bodyscene.humans.study import TEMPLATE_FILES
 from bodyscene.humans.submissions import Experiment, Rejected
 
 MAX_BODY = 2 * 1024 * 1024  # a 1000-trial submission with its jsPsych data is ~600 kB

@@ -28,7 +28,7 @@ from typing import Any
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_text, read_csv, read_json, write_csv, write_json
-from bodyscene.humans.experiment import DESIGN_FORMAT, FIELDS
+from bodyscene.humans.study import DESIGN_FORMAT, FIELDS
 from bodyscene.schema import CHOICE_SEPARATOR, TRIAL_KINDS
 
 PARTICIPANT_RE = re.compile(r"^[0-9]{1,6}$")

@@ -32,8 +32,9 @@ PAPER_CHOICES = 5  # the true action + 4 foils (the authors' prototype, notebook
 
 
 @dataclass(frozen=True)
-class Clip:
-    """One clip of the stimulus set: its frames' stimulus ids and image paths per condition."""
+class StudyClip:
+    """One clip as the study shows it (its frames' stimulus ids and image paths per condition); not
+    `data.readers.Clip`, a video of a data set."""
 
     clip_id: str
     label: str  # class name
@@ -54,7 +55,7 @@ def latin_condition(rank: int, participant: int) -> str:
     return CONDITIONS[(rank + participant - 1) % len(CONDITIONS)]
 
 
-def rotation_ranks(clips: Sequence[Clip]) -> dict[str, int]:
+def rotation_ranks(clips: Sequence[StudyClip]) -> dict[str, int]:
     """Rank within its class plus the class index, so conditions are balanced within and across classes."""
     seen: dict[str, int] = {}
     ranks: dict[str, int] = {}
@@ -103,7 +104,7 @@ def _attention_positions(n_trials: int, n_checks: int) -> list[int]:
 
 def participant_trials(
     participant: int,
-    clips: Sequence[Clip],
+    clips: Sequence[StudyClip],
     classes: Sequence[str],
     kind: DesignKind,
     n_choices: int,
@@ -173,7 +174,7 @@ def participant_trials(
 
 
 def build_design(
-    clips: Sequence[Clip],
+    clips: Sequence[StudyClip],
     classes: Sequence[str],
     participants: int,
     kind: DesignKind = "latin",
