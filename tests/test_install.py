@@ -66,7 +66,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path, tiny_stimuli
     run(
         [
             bodyscene,
-            "human-experiment",
+            "human-study",
             "--stimuli",
             str(tiny_stimuli),
             "--out",

@@ -2,9 +2,9 @@
 
 Not to be confused with `experiments/` (the model ablations): here the observers are people in a browser.
 
-The folder holds the page (index.html, experiment.js, style.css from the package's `web/` template),
-jsPsych and its plugins (from the package's own copy, which the wheel carries, or, in a checkout, from
-`web/node_modules`, which `make install` fills with `npm ci`; no CDN),
+The folder holds the page (index.html, experiment.js, style.css from the template in `humans/page/`), jsPsych and
+its plugins (from the copy the wheel carries in `humans/page/node_modules`, or, in a checkout, from the
+repository's `web/node_modules`, which `make install` fills with `npm ci` from `web/package-lock.json`; no CDN),
 the stimulus images it uses, and `design.json` (+ the same as `design.js`, so the page also runs from
 file://): one counterbalanced, shuffled trial list per participant (see `study_design.py`).
 `bodyscene serve-study` serves it.
@@ -59,7 +59,7 @@ def jspsych_dir() -> Path:
     env = os.environ.get("BODYSCENE_WEB_MODULES")
     if env:
         return Path(env)
-    packaged = Path(__file__).resolve().parents[1] / "web" / "node_modules"
+    packaged = Path(__file__).resolve().parent / "page" / "node_modules"
     if _complete(packaged):
         return packaged
     return Path(__file__).resolve().parents[3] / "web" / "node_modules"
@@ -231,7 +231,7 @@ def build_study(stim: Path, out: Path, cfg: StudyConfig, modules: Path | None = 
     for trial in [t for t in [*(t for lst in lists for t in lst["trials"]), *practice] if "image" in t]:
         trial["image"] = f"stimuli/{trial['image']}"
 
-    template = resources.files("bodyscene") / "web"
+    template = resources.files("bodyscene.humans") / "page"
     for name in TEMPLATE_FILES:
         atomic_write_text(out / name, (template / name).read_text(encoding="utf-8"))
     versions = []
