@@ -207,6 +207,31 @@ def practice_trials(pool: list[StudyClip], classes: list[str], cfg: StudyConfig)
     return trials
 
 
+def copy_images(stim: Path, out: Path, trials: list[dict[str, Any]]) -> set[str]:
+    """The still images the trials show, copied under out/stimuli/; each trial's `image` becomes that path."""
+    images = {t["image"] for t in trials if "image" in t}
+    for rel in sorted(images):
+        atomic_write_bytes(out / "stimuli" / rel, (stim / rel).read_bytes())
+    for trial in trials:
+        if "image" in trial:
+            trial["image"] = f"stimuli/{trial['image']}"
+    return images
+
+
+def copy_page(out: Path, modules: Path) -> None:
+    """The page (humans/page/ template) and the jsPsych files it loads (lib/, with lib/VERSIONS.txt)."""
+    template = resources.files("bodyscene.humans") / "page"
+    for name in TEMPLATE_FILES:
+        atomic_write_text(out / name, (template / name).read_text(encoding="utf-8"))
+    versions = []
+    for rel, name in JSPSYCH_FILES.items():
+        atomic_write_bytes(out / "lib" / name, (modules / rel).read_bytes())
+        package_dir = rel.split("/")[0] if not rel.startswith("@") else "/".join(rel.split("/")[:2])
+        package = json.loads((modules / package_dir / "package.json").read_text())
+        versions.append(f"{package['name']} {package['version']} -> lib/{name}")
+    atomic_write_text(out / "lib" / "VERSIONS.txt", "\n".join(sorted(set(versions))) + "\n")
+
+
 def build_study(stim: Path, out: Path, cfg: StudyConfig, modules: Path | None = None) -> dict[str, Any]:
     """Write the study folder; returns a summary (participants, trials each, images, skipped)."""
     modules = modules or jspsych_dir()
@@ -224,23 +249,8 @@ def build_study(stim: Path, out: Path, cfg: StudyConfig, modules: Path | None = 
     practice = practice_trials(others or unused, classes, cfg)
     videos = encode_clips(stim, out, [t for lst in lists for t in lst["trials"]] + practice, cfg.clip_fps)
 
-    images = {t["image"] for lst in lists for t in lst["trials"] if "image" in t}
-    images |= {t["image"] for t in practice if "image" in t}
-    for rel in sorted(images):
-        atomic_write_bytes(out / "stimuli" / rel, (stim / rel).read_bytes())
-    for trial in [t for t in [*(t for lst in lists for t in lst["trials"]), *practice] if "image" in t]:
-        trial["image"] = f"stimuli/{trial['image']}"
-
-    template = resources.files("bodyscene.humans") / "page"
-    for name in TEMPLATE_FILES:
-        atomic_write_text(out / name, (template / name).read_text(encoding="utf-8"))
-    versions = []
-    for rel, name in JSPSYCH_FILES.items():
-        atomic_write_bytes(out / "lib" / name, (modules / rel).read_bytes())
-        package_dir = rel.split("/")[0] if not rel.startswith("@") else "/".join(rel.split("/")[:2])
-        package = json.loads((modules / package_dir / "package.json").read_text())
-        versions.append(f"{package['name']} {package['version']} -> lib/{name}")
-    atomic_write_text(out / "lib" / "VERSIONS.txt", "\n".join(sorted(set(versions))) + "\n")
+    images = copy_images(stim, out, [*(t for lst in lists for t in lst["trials"]), *practice])
+    copy_page(out, modules)
 
     stimuli = {f["stimulus_id"]: {"clip_id": c.clip_id, "label": c.label} for c in clips for f in c.frames}
     clip_table = {c.clip_id: {"label": c.label, "frames": len(c.frames)} for c in clips} if cfg.unit == "clip" else {}

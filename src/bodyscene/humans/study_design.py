@@ -102,6 +102,28 @@ def _attention_positions(n_trials: int, n_checks: int) -> list[int]:
     return [round((j + 1) * n_trials / (n_checks + 1)) for j in range(n_checks)]
 
 
+def clip_trials(clip: StudyClip, conditions: Sequence[str], unit: Unit) -> list[dict[str, Any]]:
+    """The stimulus trials one clip gives in the given conditions (one clip trial, or a still per frame), plus a
+    still cue-conflict trial for each frame that has a swap (humans/swap.py), before choices and order."""
+    planned: list[dict[str, Any]] = []
+    for condition in conditions:
+        if unit == "clip":
+            planned.append({"kind": "stimulus", "unit": "clip", "stimulus_id": clip.clip_id, "clip_id": clip.clip_id,
+                            "condition": condition, "label": clip.label, "frames": [f[condition] for f in clip.frames]})  # fmt: skip
+            continue
+        planned += [
+            {"kind": "stimulus", "unit": "frame", "stimulus_id": frame["stimulus_id"], "clip_id": clip.clip_id,
+             "condition": condition, "label": clip.label, "image": frame[condition]}
+            for frame in clip.frames
+        ]  # fmt: skip
+    for frame in clip.frames:  # cue-conflict trials besides the Latin square's, as stills
+        if "swap" in frame:
+            planned.append({"kind": "stimulus", "unit": "frame", "stimulus_id": frame["stimulus_id"],
+                            "clip_id": clip.clip_id, "condition": "swap", "label": clip.label,
+                            "scene": frame["swap_scene"], "image": frame["swap"]})  # fmt: skip
+    return planned
+
+
 def participant_trials(
     participant: int,
     clips: Sequence[StudyClip],
@@ -119,41 +141,7 @@ def participant_trials(
     planned: list[dict[str, Any]] = []
     for clip in clips:
         conditions = CONDITIONS if kind == "full" else (latin_condition(ranks[clip.clip_id], participant),)
-        for condition in conditions:
-            if unit == "clip":
-                planned.append(
-                    {
-                        "kind": "stimulus",
-                        "unit": "clip",
-                        "stimulus_id": clip.clip_id,
-                        "clip_id": clip.clip_id,
-                        "condition": condition,
-                        "label": clip.label,
-                        "frames": [f[condition] for f in clip.frames],
-                    }
-                )
-                continue
-            for frame in clip.frames:
-                planned.append(
-                    {
-                        "kind": "stimulus",
-                        "unit": "frame",
-                        "stimulus_id": frame["stimulus_id"],
-                        "clip_id": clip.clip_id,
-                        "condition": condition,
-                        "label": clip.label,
-                        "image": frame[condition],
-                    }
-                )
-        for frame in clip.frames:  # cue-conflict trials besides the Latin square's, as stills (humans/swap.py)
-            if "swap" in frame:
-                planned.append(
-                    {
-                        "kind": "stimulus", "unit": "frame", "stimulus_id": frame["stimulus_id"],
-                        "clip_id": clip.clip_id, "condition": "swap", "label": clip.label,
-                        "scene": frame["swap_scene"], "image": frame["swap"],
-                    }
-                )  # fmt: skip
+        planned += clip_trials(clip, conditions, unit)
     order = rng.permutation(len(planned))
     trials: list[dict[str, Any]] = []
     for number, i in enumerate(order, start=1):
