@@ -266,7 +266,7 @@ class CompareConfig(StrictModel):
 
 
 class StudyConfig(StrictModel):
-    """`bodyscene human-study`: the jsPsych study's design (humans/study.py; docs/human-experiment.md)."""
+    """`bodyscene human-study`: the jsPsych study's design (humans/study.py; docs/human-study.md)."""
 
     split: str = Field("test", description="manifest split the trials come from")
     design: Literal["latin", "full"] = Field("latin", description="latin: each clip once per participant")
@@ -300,7 +300,7 @@ class StudyConfig(StrictModel):
 
 
 class ServeConfig(StrictModel):
-    """`bodyscene serve-experiment`: where the study's server listens and what it sends participants to."""
+    """`bodyscene serve-study`: where the study's server listens and what it sends participants to."""
 
     port: int = Field(8000, ge=1, le=65535, description="TCP port")
     host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0: the whole network)")

@@ -1,4 +1,4 @@
-"""`bodyscene serve-experiment`: serve an experiment folder to participants and save their submissions.
+"""`bodyscene serve-study` (old name serve-experiment): serve a study folder to participants and save their submissions.
 
 Standard-library HTTP (ThreadingHTTPServer: no dependency, and the load is tens of participants, not thousands
 of requests a second); put it behind a TLS reverse proxy (README) for anything beyond a lab network.

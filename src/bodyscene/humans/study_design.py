@@ -1,4 +1,4 @@
-"""Who sees which stimulus in which condition, in what order: the human experiment's counterbalanced design.
+"""Who sees which stimulus in which condition, in what order: the human study's counterbalanced design.
 
 Pure functions over plain data (no files): `build_design` turns the usable clips of a stimulus set into one
 trial list per participant. The default is a Latin square over the three conditions: participant p sees clip c

@@ -1,4 +1,4 @@
-"""What `serve-experiment` knows and keeps: the design, the participant links, and each submission saved.
+"""What `serve-study` knows and keeps: the design, the participant links, and each submission saved.
 
 No HTTP here (server.py speaks HTTP): a `StudyFolder` checks a submission against design.json and writes it.
 
