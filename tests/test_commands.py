@@ -235,3 +235,11 @@ def test_old_flags_are_marked_in_the_help_as_set_keys():
 
 def test_the_demo_starts_from_the_demo_config(resolve):
     assert resolve("demo") == load_config("demo")
+
+
+def test_each_stage_names_a_config_section_and_an_importable_function():
+    from bodyscene.config import RunConfig
+
+    for command, stage in STAGES.items():
+        assert stage.section is None or stage.section in RunConfig.model_fields, command
+        assert callable(stage.run()), command

@@ -45,9 +45,9 @@ def synth(
 ) -> None:
     """Generate the embedded body/scene benchmark: videos, person masks, split lists."""
     stage = STAGES["synth"]
-    cfg = stage.config(locals())
-    summary = stage.run()(cfg.synth, out)
-    console.print(f"[green]wrote[/] {summary['clips']} clips of {cfg.synth.classes} classes to {out}")
+    cfg = stage.settings(locals())
+    summary = stage.run()(cfg, out)
+    console.print(f"[green]wrote[/] {summary['clips']} clips of {cfg.classes} classes to {out}")
 
 
 @app.command()
@@ -73,8 +73,7 @@ def prepare(
 ) -> None:
     """Make original / body-only / background-only frames and a manifest."""
     stage = STAGES["prepare"]
-    cfg = stage.config(locals())
-    summary = stage.run()(data, out, cfg.prepare, workers=workers, shard=shard)
+    summary = stage.run()(data, out, stage.settings(locals()), workers=workers, shard=shard)
     if not summary.get("complete", True):
         console.print(f"[yellow]shard {shard} done[/]; {summary['pending_clips']} clips wait for other shards")
         return
@@ -116,7 +115,7 @@ def train(
 ) -> None:
     """Train a baseline or DomainNet with Lightning (checkpoints every epoch, --resume)."""
     stage = STAGES["train"]
-    cfg = stage.config(locals())
+    cfg = stage.settings(locals())
     model_cfg = cfg.model_for(model)
     out = stage.run()(stimuli, run, model_cfg, cfg.train, name=name, resume=resume, overwrite=overwrite)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
@@ -136,7 +135,7 @@ def evaluate(
     from bodyscene.evaluate import format_swap_table, format_table
 
     stage = STAGES["evaluate"]
-    results = stage.run()(run, stage.config(locals()).evaluate, stimuli=stimuli, split=split)
+    results = stage.run()(run, stage.settings(locals()), stimuli=stimuli, split=split)
     Console().print(format_table(results))
     swap = format_swap_table(results)
     if swap is not None:
@@ -172,7 +171,7 @@ def demo(
     from bodyscene.evaluate import format_table
 
     stage = STAGES["demo"]
-    results = stage.run()(out, stage.config(locals()), seed=seed)
+    results = stage.run()(out, stage.settings(locals()), seed=seed)
     Console().print(format_table(results))
 
 
@@ -206,7 +205,7 @@ def human_study(
 ) -> None:
     """Write a self-contained jsPsych study (counterbalanced conditions) for human observers."""
     stage = STAGES["human-study"]
-    s = stage.run()(stimuli, out, stage.config(locals()).study)
+    s = stage.run()(stimuli, out, stage.settings(locals()))
     console.print(
         f"[green]wrote[/] {out}: {s['participants']} participants x {s['trials']} trials "
         f"(+{s['practice']} practice), {s['images']} images, {s['videos']} clips, {s['skipped']} stimuli skipped; "
@@ -232,7 +231,7 @@ def serve_study(
 ) -> None:
     """Serve the study; links in FOLDER/private/links.csv; data land in FOLDER/responses/."""
     stage = STAGES["serve-study"]
-    cfg = stage.config(locals()).serve
+    cfg = stage.settings(locals())
     stage.run()(folder, cfg.host, cfg.port, cfg.public_url, tuple(cfg.allowed_hosts), cfg.pid_param, cfg.completion_url)
 
 
@@ -250,7 +249,7 @@ def collect(
 ) -> None:
     """Merge FOLDER/responses/*.csv into one humans CSV, skipping (and listing) malformed files."""
     stage = STAGES["collect"]
-    cfg = stage.config(locals()).collect
+    cfg = stage.settings(locals())
     s = stage.run()(folder, out, choices_from_design=cfg.choices_from_design)
     for name, reason in s["skipped"]:
         console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False, soft_wrap=True)
@@ -281,7 +280,7 @@ def simulate_humans(
 ) -> None:
     """Write responses of simulated participants (for tests, demos and power analysis; never as data)."""
     stage = STAGES["simulate-humans"]
-    cfg = stage.config(locals()).simulate
+    cfg = stage.settings(locals())
     info = stage.run()(stimuli, out, cfg, run=run)
     console.print(f"[green]wrote[/] {info['trials']} simulated trials ({cfg.participants} participants) to {out}")
 
@@ -304,7 +303,7 @@ def compare(
     from bodyscene.humans.compare import format_comparison
 
     stage = STAGES["compare"]
-    cfg = stage.config(locals()).compare
+    cfg = stage.settings(locals())
     result = stage.run()(
         humans, run, stimuli=stimuli, out=out, n_boot=cfg.bootstrap, seed=cfg.seed, head=cfg.head,
         min_attention=cfg.min_attention, undefined_kappa=cfg.undefined_kappa,
@@ -332,7 +331,7 @@ def export(
 ) -> None:
     """Write humans and models as bethgelab/model-vs-human raw-data CSVs (one file per observer)."""
     stage = STAGES["export"]
-    cfg = stage.config(locals()).export
+    cfg = stage.settings(locals())
     info = stage.run()(run, out, humans=humans, stimuli=stimuli, experiment=cfg.name, head=cfg.head)
     console.print(f"[green]wrote[/] {len(info['files'])} raw-data files ({len(info['participants'])} participants, "
                   f"{len(info['models'])} models) to {out}", soft_wrap=True)  # fmt: skip

@@ -95,6 +95,12 @@ class Stage:
 
         return load_config(options.get("config") or self.default_config, self.overrides(options))
 
+    def settings(self, options: dict[str, Any]):
+        """What the stage function takes: the command's section of the resolved config (the whole config when
+        the command reads several sections)."""
+        cfg = self.config(options)
+        return getattr(cfg, self.section) if self.section else cfg
+
 
 def _flags(section: str, **flags: Flag) -> dict[str, Flag]:
     """Flags whose key is relative to the section (`every_k` -> `prepare.every_k`) unless it is dotted already."""
