@@ -2,7 +2,8 @@
 
 `npm ci --prefix web` (make install) fills web/node_modules from web/package-lock.json; `build_py` copies the
 browser builds, stylesheets and package.json (name, version, MIT license) of every dependency in web/package.json
-into bodyscene/web/node_modules/, where `bodyscene human-experiment` finds them in an installed package.
+into bodyscene/humans/page/node_modules/ (beside the page template), where `bodyscene human-study` finds them in
+an installed package. The repository's top-level web/ holds only the npm pins (package.json, package-lock.json).
 """
 
 import json
@@ -26,11 +27,11 @@ class BuildPyWithJsPsych(build_py):
         if missing:
             print(
                 f"warning: {MODULES / missing[0]} missing; run `npm ci --prefix web` first, or the wheel's "
-                "`bodyscene human-experiment` stops asking for jsPsych",
+                "`bodyscene human-study` stops asking for jsPsych",
                 file=sys.stderr,
             )
             return
-        target = Path(self.build_lib) / "bodyscene" / "web" / "node_modules"
+        target = Path(self.build_lib) / "bodyscene" / "humans" / "page" / "node_modules"
         for package in packages:
             for pattern in WANTED:
                 for src in (MODULES / package).glob(pattern):

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bodyscene.humans.experiment import JSPSYCH_FILES, ExperimentConfig, build_experiment, jspsych_dir
+from bodyscene.humans.study import JSPSYCH_FILES, StudyConfig, build_study, jspsych_dir
 from bodyscene.schema import MANIFEST_COLUMNS
 from helpers_stimuli import write_stimulus_set
 
@@ -62,9 +62,9 @@ def build(tmp: Path, stim_options: dict[str, Any] | None = None, **settings: Any
     """A built experiment folder (3 participants by default) and its design."""
     need_jspsych()
     stim = make_stimulus_set(tmp / "stim", **(stim_options or {}))
-    cfg = ExperimentConfig(**{"participants": 3, "practice": 2, "attention_checks": 1, "unit": "frame", **settings})
+    cfg = StudyConfig(**{"participants": 3, "practice": 2, "attention_checks": 1, "unit": "frame", **settings})
     out = tmp / "experiment"
-    build_experiment(stim, out, cfg)
+    build_study(stim, out, cfg)
     LAST_FOLDER["folder"] = out
     return out, json.loads((out / "design.json").read_text())
 

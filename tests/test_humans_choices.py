@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bodyscene.config import SimulateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.files import write_csv
 from bodyscene.humans.collect import collect
 from bodyscene.humans.compare import compare
-from bodyscene.humans.experiment import FIELDS
-from bodyscene.humans.experiment_design import build_design, resolve_choices
 from bodyscene.humans.responses import load_stimulus_set, load_study
 from bodyscene.humans.simulate import simulate_responses
+from bodyscene.humans.study import FIELDS
+from bodyscene.humans.study_design import build_design, resolve_choices
 from bodyscene.readout import Scores
 from helpers_humans import make_run, make_stimuli
 from helpers_web import build, make_stimulus_set, post_json, running_server, token_of, valid_submission
@@ -143,8 +144,8 @@ def test_simulated_clip_trials_offer_two_choices_and_wrong_answers_are_foils(wor
     stim, run = world
     out = tmp_path / "sim.csv"
     target = {"original": 0.5, "body": 0.5, "background": 0.5}
-    simulate_responses(stim, out, target, participants=6, choices=2, unit="clip", seed=3,
-                       agreement=0.4, run=run, model="domainnet")  # fmt: skip
+    sim = SimulateConfig(accuracy=target, participants=6, choices=2, unit="clip", seed=3, agreement=0.4)
+    simulate_responses(stim, out, sim, run=run)
     rows = list(csv.DictReader(out.open()))
     s = load_stimulus_set(stim)
     test_clips = {s.clips[x] for x, split in s.splits.items() if split == "test"}
@@ -170,12 +171,12 @@ def test_simulated_clip_trials_offer_two_choices_and_wrong_answers_are_foils(wor
 
 
 def test_clip_design_refuses_clips_with_too_few_frames(tmp_path):
-    from bodyscene.humans.experiment import ExperimentConfig, build_experiment
+    from bodyscene.humans.study import StudyConfig, build_study
 
     stim = make_stimulus_set(tmp_path / "stim")  # one frame per clip, as `prepare` samples by default
     with pytest.raises(BodySceneError, match=r"has 1 sampled frame\(s\), fewer than --clip-min-frames 4.*"
                        r"--eval-frames-per-clip all.*--unit frame"):  # fmt: skip
-        build_experiment(stim, tmp_path / "exp", ExperimentConfig(unit="clip"))
+        build_study(stim, tmp_path / "exp", StudyConfig(unit="clip"))
     assert not (tmp_path / "exp").exists()
 
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bodyscene.cli import app
-from bodyscene.config import CONDITIONS
+from bodyscene.config import CONDITIONS, SimulateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.humans.compare import compare
 from bodyscene.humans.responses import load_responses, load_stimulus_set, model_correctness, read_predictions
@@ -37,7 +37,7 @@ def world(tmp_path_factory):
 def round_trip(world, tmp_path_factory):
     stim, run = world
     out = tmp_path_factory.mktemp("rt") / "responses.csv"
-    simulate_responses(stim, out, TARGET, participants=30, agreement=0.5, run=run, model="domainnet", seed=0)
+    simulate_responses(stim, out, SimulateConfig(accuracy=TARGET, participants=30, agreement=0.5, seed=0), run=run)
     return out, compare(out, run, out=out.with_name("comparison.json"), n_boot=500)
 
 
@@ -163,7 +163,7 @@ def test_trials_without_a_prediction_are_counted_not_scored(world, tmp_path):
 def test_counterbalanced_design_is_a_latin_square(world, tmp_path):
     stim, _ = world
     out = tmp_path / "cb.csv"
-    info = simulate_responses(stim, out, TARGET, participants=6, seed=4)
+    info = simulate_responses(stim, out, SimulateConfig(accuracy=TARGET, participants=6, seed=4))
     rows = read_rows(out)
     assert info["simulated"] is True and json.loads(Path(f"{out}.json").read_text())["simulated"] is True
     assert sorted({r["participant"] for r in rows}) == [f"sim{i:02d}" for i in range(1, 7)]
@@ -180,7 +180,7 @@ def test_counterbalanced_design_is_a_latin_square(world, tmp_path):
     for r in rows[: 3 * len(test)]:  # sim01..sim03 together see every clip in all three conditions
         seen[r["stimulus_id"]].add(r["condition"])
     assert all(v == set(CONDITIONS) for v in seen.values())
-    simulate_responses(stim, tmp_path / "again.csv", TARGET, participants=6, seed=4)
+    simulate_responses(stim, tmp_path / "again.csv", SimulateConfig(accuracy=TARGET, participants=6, seed=4))
     assert rows == read_rows(tmp_path / "again.csv")  # deterministic under the seed
     assert len(load_responses(out, load_stimulus_set(stim))) == len(rows)  # passes its own validation
 
@@ -188,7 +188,8 @@ def test_counterbalanced_design_is_a_latin_square(world, tmp_path):
 def test_full_design_and_wrong_answers(world, tmp_path):
     stim, _ = world
     out = tmp_path / "full.csv"
-    simulate_responses(stim, out, {"original": 0.0, "body": 1.0, "background": 0.5}, 2, design="full", seed=1)
+    accuracy = {"original": 0.0, "body": 1.0, "background": 0.5}
+    simulate_responses(stim, out, SimulateConfig(accuracy=accuracy, participants=2, design="full", seed=1))
     rows = read_rows(out)
     assert len(rows) == 2 * 90 * 3
     assert all(r["response"] != r["label"] for r in rows if r["condition"] == "original")

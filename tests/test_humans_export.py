@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bodyscene.cli import app
+from bodyscene.config import SimulateConfig
 from bodyscene.humans.compare import compare
 from bodyscene.humans.simulate import simulate_responses
 from helpers_humans import make_run, make_stimuli
@@ -76,8 +77,8 @@ def exported(tmp_path_factory):
     stim = make_stimuli(root, test_clips=8)
     run = make_run(root, stim)
     humans = root / "humans.csv"
-    simulate_responses(stim, humans, TARGET, participants=5, agreement=0.5, run=run, model="domainnet",
-                       design="full", seed=2)  # fmt: skip
+    sim = SimulateConfig(accuracy=TARGET, participants=5, agreement=0.5, model="domainnet", design="full", seed=2)
+    simulate_responses(stim, humans, sim, run=run)
     cmp = compare(humans, run, n_boot=0, figures=False, out=root / "c.json", undefined_kappa="one")
     out = root / "raw-data" / "bodyscene"
     res = CliRunner().invoke(app, ["export", "--format", "model-vs-human", "--run", str(run), "--humans",

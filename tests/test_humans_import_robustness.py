@@ -14,8 +14,8 @@ from bodyscene.errors import BodySceneError
 from bodyscene.files import escape_formula, read_csv, write_csv
 from bodyscene.humans.collect import collect
 from bodyscene.humans.compare import participant_pairs
-from bodyscene.humans.experiment import FIELDS
 from bodyscene.humans.responses import load_responses, load_stimulus_set
+from bodyscene.humans.study import FIELDS
 from helpers_humans import make_stimuli
 from helpers_web import build, valid_submission
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bodyscene.analysis import nanmean, paired_model_differences
+from bodyscene.config import SimulateConfig
 from bodyscene.humans.compare import model_answers, per_participant_agreement
 from bodyscene.humans.responses import load_responses, load_stimulus_set
 from bodyscene.humans.simulate import simulate_responses
@@ -30,8 +31,8 @@ def likeness(world, tmp_path, agreement: float, seed: int) -> dict:
     """28 simulated participants sharing `agreement` of domainnet's errors (baseline: none) -> the paired test."""
     stim, run, s, scores = world
     out = tmp_path / f"sim{seed}.csv"
-    simulate_responses(stim, out, TARGET, participants=28, agreement=agreement, run=run, model="domainnet",
-                       seed=seed)  # fmt: skip
+    sim = SimulateConfig(accuracy=TARGET, participants=28, agreement=agreement, model="domainnet", seed=seed)
+    simulate_responses(stim, out, sim, run=run)
     trials = load_responses(out, s)
     per = {}
     for m in ("domainnet", "baseline"):
@@ -85,7 +86,7 @@ def test_min_attention_excludes_and_lists_participants(world, tmp_path):
 
     stim, run, s, _ = world
     out = tmp_path / "att.csv"
-    simulate_responses(stim, out, TARGET, participants=4, seed=5)
+    simulate_responses(stim, out, SimulateConfig(accuracy=TARGET, participants=4, seed=5))
     rows = list(csv.DictReader(out.open()))
     fields = list(rows[0])
     for p, passed in (("sim01", [True, True]), ("sim02", [True, False]), ("sim03", [False, False])):

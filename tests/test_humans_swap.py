@@ -5,7 +5,7 @@ import pytest
 
 from bodyscene.config import CONDITIONS, PrepareConfig, SwapConfig
 from bodyscene.humans.compare import compare
-from bodyscene.humans.experiment_design import Clip, build_design
+from bodyscene.humans.study_design import StudyClip, build_design
 from bodyscene.readout import Scores, manifest_digest
 from bodyscene.stimuli.make import prepare
 from bodyscene.stimuli.manifest import read_stimulus_set
@@ -15,7 +15,7 @@ CLASSES = ["wave", "jump", "squat", "kick"]
 
 def test_a_swap_trials_choices_always_hold_the_body_and_the_scene_action():
     clips = [
-        Clip(f"c{i}", CLASSES[i % 4], i % 4, ({"stimulus_id": f"s{i}", "original": "o", "body": "b", "background": "g",
+        StudyClip(f"c{i}", CLASSES[i % 4], i % 4, ({"stimulus_id": f"s{i}", "original": "o", "body": "b", "background": "g",
                                                "swap": f"w{i}", "swap_scene": CLASSES[(i + 1) % 4]},))
         for i in range(12)
     ]  # fmt: skip

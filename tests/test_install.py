@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bodyscene.errors import BodySceneError, require_extra
-from bodyscene.humans.experiment import JSPSYCH_FILES
+from bodyscene.humans.study import JSPSYCH_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ROOT / "web" / "node_modules"
@@ -66,7 +66,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path, tiny_stimuli
     run(
         [
             bodyscene,
-            "human-experiment",
+            "human-study",
             "--stimuli",
             str(tiny_stimuli),
             "--out",

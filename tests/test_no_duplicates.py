@@ -13,8 +13,8 @@ SRC = Path(bodyscene.__file__).parent
 COMMENT = ("#", "//")
 # file -> why its repeated block stays for now (each entry is a debt with an owner, not a licence)
 ALLOWED = {
-    "web/experiment.js": "the main and practice trials build the same jsPsych trial; issue 12 owns web/ (fold them "
-    "into one trial function there)",
+    "humans/page/experiment.js": "the main and practice trials build the same jsPsych trial; issue 12 owns the "
+    "study page (fold them into one trial function there)",
 }
 
 

@@ -87,8 +87,11 @@ def test_the_experiments_template_is_chosen_by_declared_inputs_not_by_the_kind_n
     weighted = ModelConfig(kind="domainnet", fusion="weighted")
     cfg = RunConfig(models=[ModelConfig(kind="baseline"), ModelConfig(kind="domainnet-flow"), weighted])
     assert domainnet_template(cfg) == weighted  # the flow model has a third stream: not the template
-    only_baseline = RunConfig(models=[ModelConfig(kind="baseline")], model=ModelConfig(kind="baseline", backbone="x"))
-    assert domainnet_template(only_baseline).model_dump() == {**only_baseline.model.model_dump(), "kind": "domainnet"}
+    only_baseline = RunConfig(models=[ModelConfig(kind="baseline", backbone="x")])  # from its settings, kind changed
+    assert domainnet_template(only_baseline).model_dump() == {
+        **only_baseline.models[0].model_dump(),
+        "kind": "domainnet",
+    }
     # a newly registered two-stream kind is picked up without anyone naming it
     monkeypatch.setitem(MODELS, "two-stream-x", ModelKind("two-stream-x", ("body", "background"), ("combined",), None))
     other = ModelConfig.model_construct(**{**ModelConfig().model_dump(), "kind": "two-stream-x"})

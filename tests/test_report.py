@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bodyscene.cli import app
-from bodyscene.config import CONDITIONS
+from bodyscene.config import CONDITIONS, SimulateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.humans.compare import compare
 from bodyscene.humans.simulate import simulate_responses
@@ -67,7 +67,7 @@ def test_results_only_report_holds_the_table_and_triplets(world):
 def test_report_with_comparison_and_experiment_tables(world):
     stim, run = world
     responses = run.parent / "responses.csv"
-    simulate_responses(stim, responses, {"original": 0.8, "body": 0.85, "background": 0.55}, participants=6)
+    simulate_responses(stim, responses, SimulateConfig(participants=6))
     cmp = compare(responses, run, n_boot=100)
     plot_accuracy_by_condition(cmp, run / "accuracy.png")  # stands in for evaluate's figure
     exp = run / "experiments" / "scene_correlation"

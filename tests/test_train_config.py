@@ -26,7 +26,7 @@ def test_paper_yaml_is_a_valid_run_config_holding_the_papers_recipe():
     t = cfg.train
     assert (t.epochs, t.lr, t.momentum, t.image_size, t.balanced) == (100, 0.001, 0.9, 224, True)
     assert t.batch_size == 64 and t.precision == "auto" and t.channels_last
-    assert cfg.model.backbone == "resnet50" and cfg.model.pretrained is None
+    assert cfg.model_for("domainnet").backbone == "resnet50" and cfg.model_for("domainnet-flow").pretrained is None
     assert [(m.kind, m.backbone) for m in cfg.models] == [("baseline", "resnet50"), ("domainnet", "resnet50")]
     assert cfg.prepare.dilation == 1.2 and cfg.prepare.frames_per_clip == 1
 

@@ -13,8 +13,8 @@ import pytest
 
 from bodyscene.files import read_csv
 from bodyscene.humans.collect import collect
-from bodyscene.humans.experiment import FIELDS
 from bodyscene.humans.server import ExperimentServer, escape_log, make_server
+from bodyscene.humans.study import FIELDS
 from helpers_web import build, running_server, valid_submission
 
 

@@ -18,7 +18,7 @@ import pytest
 from bodyscene.config import CONDITIONS
 from bodyscene.files import write_csv
 from bodyscene.humans.collect import collect
-from bodyscene.humans.experiment import FIELDS
+from bodyscene.humans.study import FIELDS
 from helpers_humans import write_scores
 from helpers_web import build, running_server, token_of
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from bodyscene.config import CONDITIONS
-from bodyscene.humans.experiment_design import Clip, build_design, choice_set, participant_seed
+from bodyscene.humans.study_design import StudyClip, build_design, choice_set, participant_seed
 
 CLASSES = ["clap", "jump", "run", "wave"]
 
 
-def clips(per_class: int = 3, frames: int = 1) -> list[Clip]:
+def clips(per_class: int = 3, frames: int = 1) -> list[StudyClip]:
     out = []
     for li, name in enumerate(CLASSES):
         for k in range(per_class):
@@ -22,7 +22,7 @@ def clips(per_class: int = 3, frames: int = 1) -> list[Clip]:
                 {"stimulus_id": f"{cid}_f{f:04d}", **{c: f"{c}/{cid}_{f}.png" for c in CONDITIONS}}
                 for f in range(frames)
             )
-            out.append(Clip(cid, name, li, fr))
+            out.append(StudyClip(cid, name, li, fr))
     return out
 
 

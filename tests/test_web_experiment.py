@@ -13,7 +13,7 @@ import pytest
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv, write_csv
 from bodyscene.humans.collect import collect
-from bodyscene.humans.experiment import FIELDS, JSPSYCH_FILES, ExperimentConfig, build_experiment
+from bodyscene.humans.study import FIELDS, JSPSYCH_FILES, StudyConfig, build_study
 from helpers_web import CLASSES, MANIFEST_FIELDS, build, make_stimulus_set, need_jspsych, valid_submission
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -67,7 +67,7 @@ def test_missing_images_are_skipped_and_recorded(tmp_path):
     need_jspsych()
     stim = make_stimulus_set(tmp_path / "stim")
     (stim / "body/test/run/run_test1_f0000.png").unlink()
-    summary = build_experiment(stim, tmp_path / "exp", ExperimentConfig(participants=3, unit="frame"))
+    summary = build_study(stim, tmp_path / "exp", StudyConfig(participants=3, unit="frame"))
     assert summary["skipped"] == 1
     skipped = read_csv(tmp_path / "exp" / "skipped.csv")
     assert skipped[0]["stimulus_id"] == "run_test1_f0000" and "image missing" in skipped[0]["reason"]
@@ -82,7 +82,7 @@ def test_manifest_path_outside_the_set_is_refused(tmp_path):
     rows[0]["body"] = "../../etc/passwd"
     write_csv(stim / "manifest.csv", rows, MANIFEST_FIELDS)
     with pytest.raises(BodySceneError, match=r"manifest.csv:2: image path"):
-        build_experiment(stim, tmp_path / "exp", ExperimentConfig(unit="frame"))
+        build_study(stim, tmp_path / "exp", StudyConfig(unit="frame"))
 
 
 def test_cli_without_jspsych_fails_with_one_line(tmp_path):

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from bodyscene.errors import BodySceneError
-from bodyscene.humans.experiment import FIELDS
 from bodyscene.humans.server import MAX_BODY, make_server
+from bodyscene.humans.study import FIELDS
 from helpers_web import build, request, running_server, tree, valid_submission
 
 
@@ -163,5 +163,5 @@ def test_assign_needs_the_study_key_and_never_wraps_round(served):
 
 
 def test_server_refuses_a_folder_without_design(tmp_path):
-    with pytest.raises(BodySceneError, match="human-experiment"):
+    with pytest.raises(BodySceneError, match="bodyscene human-study"):
         make_server(tmp_path, port=0)

@@ -1,4 +1,7 @@
-"""The `bodyscene` command: parse options, call one stage function, print. No logic lives here."""
+"""The `bodyscene` command: parse options, call one stage function, print. No logic lives here.
+
+Which config section a command reads, which function runs it, and which config key each flag sets are declared
+once, in the stage table (`commands.STAGES`); every command below resolves its config through it."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bodyscene.commands import STAGES, option
 from bodyscene.errors import BodySceneError
 
 app = typer.Typer(
@@ -26,116 +30,52 @@ ConfigOpt = Annotated[
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a config value: --set train.epochs=3")]
 
 
-def _config(config: Path | None, sets: list[str] | None, extra: dict | None = None):
-    from bodyscene.config import load_config, merge, parse_overrides
-
-    overrides = parse_overrides(sets or [])
-    if extra:
-        overrides = merge(overrides, extra)
-    return load_config(config, overrides)
-
-
-def _count_or_all(value: str | None) -> int | str | None:
-    """--frames-per-clip 3 or all (the config validates the value)."""
-    return int(value) if value is not None and value.strip().isdigit() else value
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/synth"),
-    classes: Annotated[int | None, typer.Option(help="number of action classes")] = None,
-    frames: Annotated[int | None, typer.Option(help="frames per clip")] = None,
-    size: Annotated[int | None, typer.Option(help="frame size in pixels")] = None,
-    train_clips: Annotated[int | None, typer.Option(help="training clips per class")] = None,
-    test_clips: Annotated[int | None, typer.Option(help="test clips per class")] = None,
-    scene_correlation: Annotated[float | None, typer.Option(help="P(train clip shows its class's scene)")] = None,
-    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
-    audio: Annotated[
-        bool, typer.Option("--audio", help="also a soundtrack per clip (class sounds + ambience)")
-    ] = False,
-    audio_correlation: Annotated[float | None, typer.Option(help="P(train clip makes its class's sound)")] = None,
+    classes: Annotated[int | None, option("synth", "classes")] = None,
+    seed: Annotated[int | None, option("synth", "seed")] = None,
+    frames: Annotated[int | None, option("synth", "frames")] = None,
+    size: Annotated[int | None, option("synth", "size")] = None,
+    train_clips: Annotated[int | None, option("synth", "train_clips")] = None,
+    test_clips: Annotated[int | None, option("synth", "test_clips")] = None,
+    scene_correlation: Annotated[float | None, option("synth", "scene_correlation")] = None,
+    audio: Annotated[bool | None, option("synth", "audio")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Generate the embedded body/scene benchmark: videos, person masks, split lists."""
-
-    extra = _drop_none(
-        dict(
-            classes=classes,
-            frames=frames,
-            size=size,
-            train_clips=train_clips,
-            test_clips=test_clips,
-            scene_correlation=scene_correlation,
-            seed=seed,
-            audio=audio or None,  # (absent: the config's value)
-            audio_correlation=audio_correlation,
-        )
-    )
-    cfg = _config(config, set_, {"synth": extra})
-    from bodyscene.data.synth import generate
-
-    summary = generate(cfg.synth, out)
-    console.print(f"[green]wrote[/] {summary['clips']} clips of {cfg.synth.classes} classes to {out}")
+    stage = STAGES["synth"]
+    cfg = stage.settings(locals())
+    summary = stage.run()(cfg, out)
+    console.print(f"[green]wrote[/] {summary['clips']} clips of {cfg.classes} classes to {out}")
 
 
 @app.command()
 def prepare(
     data: Annotated[Path, typer.Option(help="data folder (e.g. written by `bodyscene synth`)")],
     out: Annotated[Path, typer.Option(help="stimulus-set folder to write")],
-    segmenter: Annotated[
-        str | None,
-        typer.Option(help="mediapipe (offline default), yolo (--weights), motion (no weights), ground-truth, auto"),
-    ] = None,
-    layout: Annotated[str | None, typer.Option(help="data layout: list, haa500 or folders")] = None,
-    classes: Annotated[str | None, typer.Option(help="comma-separated subset of classes")] = None,
-    weights: Annotated[Path | None, typer.Option(help="YOLOv8-seg .pt file for --segmenter yolo")] = None,
-    split_file: Annotated[Path | None, typer.Option(help="folders layout: CSV path,split")] = None,
-    every: Annotated[int | None, typer.Option(help="sample every k-th frame (instead of N evenly)")] = None,
+    segmenter: Annotated[str | None, option("prepare", "segmenter")] = None,
+    layout: Annotated[str | None, option("prepare", "layout")] = None,
+    classes: Annotated[str | None, option("prepare", "classes")] = None,
+    weights: Annotated[Path | None, option("prepare", "weights")] = None,
+    split_file: Annotated[Path | None, option("prepare", "split_file")] = None,
+    frames_per_clip: Annotated[str | None, option("prepare", "frames_per_clip")] = None,
+    eval_frames_per_clip: Annotated[str | None, option("prepare", "eval_frames_per_clip")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     shard: Annotated[str | None, typer.Option(help="i/n: do the i-th of n parts of the clip list")] = None,
-    frames_per_clip: Annotated[str | None, typer.Option(help="frames sampled per training clip, or all")] = None,
-    eval_frames_per_clip: Annotated[str | None, typer.Option(help="frames per val/test clip, or all")] = None,
-    dilation: Annotated[float | None, typer.Option(help="mask scale about its centroid (paper: 1.2)")] = None,
-    inpaint: Annotated[
-        str | None,
-        typer.Option(help="telea, ns, temporal (from the clip's other frames) or none (hole left black: a control)"),
-    ] = None,
-    mask_scope: Annotated[str | None, typer.Option(help="frame, or clip: one mask per clip (the union)")] = None,
-    inflate: Annotated[str | None, typer.Option(help="scale (the paper's 1.2x) or blur (the prototype's)")] = None,
-    audio: Annotated[
-        bool, typer.Option("--audio", help="also a log-mel spectrogram of each clip's sound (prepare.mel)")
-    ] = False,
+    every: Annotated[int | None, option("prepare", "every")] = None,
+    dilation: Annotated[float | None, option("prepare", "dilation")] = None,
+    inpaint: Annotated[str | None, option("prepare", "inpaint")] = None,
+    mask_scope: Annotated[str | None, option("prepare", "mask_scope")] = None,
+    inflate: Annotated[str | None, option("prepare", "inflate")] = None,
+    audio: Annotated[bool | None, option("prepare", "audio")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Make original / body-only / background-only frames and a manifest."""
-
-    extra = _drop_none(
-        dict(
-            segmenter=segmenter,
-            frames_per_clip=_count_or_all(frames_per_clip),
-            eval_frames_per_clip=_count_or_all(eval_frames_per_clip),
-            dilation=dilation,
-            inpaint=inpaint,
-            mask_scope=mask_scope,
-            inflate=inflate,
-            layout=layout,
-            classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
-            weights=str(weights) if weights else None,
-            split_file=str(split_file) if split_file else None,
-            every_k=every,
-            audio=audio or None,  # (absent: the config's value)
-        )
-    )
-    cfg = _config(config, set_, {"prepare": extra})
-    from bodyscene.stimuli.make import prepare as run_prepare
-
-    summary = run_prepare(data, out, cfg.prepare, workers=workers, shard=shard)
+    stage = STAGES["prepare"]
+    summary = stage.run()(data, out, stage.settings(locals()), workers=workers, shard=shard)
     if not summary.get("complete", True):
         console.print(f"[yellow]shard {shard} done[/]; {summary['pending_clips']} clips wait for other shards")
         return
@@ -153,37 +93,38 @@ def prepare(
 @app.command()
 def train(
     stimuli: Annotated[Path, typer.Option(help="stimulus set written by `bodyscene prepare`")],
-    model: Annotated[str, typer.Option(help="baseline or domainnet")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="the kind to train (baseline, domainnet, ...): the first of that kind "
+            "in the config's `models`, else the first entry with this kind"
+        ),
+    ],  # fmt: skip
     run: Annotated[
         # --run-dir: under torchrun, whose parser takes `--run` for an abbreviation of its own --run-path
         Path, typer.Option("--run", "--run-dir", help="run folder; the model goes to RUN/<name>/")
     ],
     name: Annotated[str | None, typer.Option(help="model folder name (default: the model kind)")] = None,
-    backbone: Annotated[str | None, typer.Option(help="resnet18, resnet50, ...")] = None,
-    condition: Annotated[str | None, typer.Option(help="baseline's training condition")] = None,
-    epochs: Annotated[int | None, typer.Option(help="training epochs")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="batch size")] = None,
-    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
-    image_size: Annotated[int | None, typer.Option(help="input size in pixels")] = None,
-    pretrained: Annotated[Path | None, typer.Option(help="local torchvision weights file")] = None,
-    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    backbone: Annotated[str | None, option("train", "backbone")] = None,
+    condition: Annotated[str | None, option("train", "condition")] = None,
+    pretrained: Annotated[Path | None, option("train", "pretrained")] = None,
+    epochs: Annotated[int | None, option("train", "epochs")] = None,
+    seed: Annotated[int | None, option("train", "seed")] = None,
     resume: Annotated[bool, typer.Option(help="continue from RUN/<name>/checkpoints/last.ckpt")] = False,
     overwrite: Annotated[bool, typer.Option(help="delete RUN/<name>'s checkpoints and start again")] = False,
+    batch_size: Annotated[int | None, option("train", "batch_size")] = None,
+    lr: Annotated[float | None, option("train", "lr")] = None,
+    image_size: Annotated[int | None, option("train", "image_size")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Train a baseline or DomainNet with Lightning (checkpoints every epoch, --resume)."""
-
-    extra = {
-        "model": _drop_none(dict(kind=model, backbone=backbone, condition=condition, pretrained=pretrained)),
-        "train": _drop_none(dict(epochs=epochs, batch_size=batch_size, lr=lr, image_size=image_size, seed=seed)),
-    }
-    cfg = _config(config, set_, extra)
-    from bodyscene.train.run import train_model
-
-    out = train_model(stimuli, run, cfg.model, cfg.train, name=name, resume=resume, overwrite=overwrite)
+    stage = STAGES["train"]
+    cfg = stage.settings(locals())
+    model_cfg = cfg.model_for(model)
+    out = stage.run()(stimuli, run, model_cfg, cfg.train, name=name, resume=resume, overwrite=overwrite)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
-        console.print(f"[green]trained[/] {cfg.model.kind} -> {out}")
+        console.print(f"[green]trained[/] {model_cfg.kind} -> {out}")
 
 
 @app.command()
@@ -191,18 +132,15 @@ def evaluate(
     run: Annotated[Path, typer.Option(help="run folder holding one folder per trained model")],
     stimuli: Annotated[Path | None, typer.Option(help="stimulus set (default: the one each model trained on)")] = None,
     split: Annotated[str, typer.Option(help="split to evaluate")] = "test",
-    unit: Annotated[
-        str | None, typer.Option(help="frame (each frame's argmax) or clip (argmax of a clip's mean logits)")
-    ] = None,
+    unit: Annotated[str | None, option("evaluate", "unit")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Accuracy of every model and stream in RUN on original / body / background, with CIs; RUN/scores.npz."""
+    from bodyscene.evaluate import format_swap_table, format_table
 
-    cfg = _config(config, set_, {"evaluate": _drop_none({"unit": unit})})
-    from bodyscene.evaluate import evaluate_run, format_swap_table, format_table
-
-    results = evaluate_run(run, cfg.evaluate, stimuli=stimuli, split=split)
+    stage = STAGES["evaluate"]
+    results = stage.run()(run, stage.settings(locals()), stimuli=stimuli, split=split)
     Console().print(format_table(results))
     swap = format_swap_table(results)
     if swap is not None:
@@ -235,116 +173,89 @@ def demo(
     set_: SetOpt = None,
 ) -> None:
     """synth -> prepare -> train baseline + DomainNet -> evaluate -> report, on the embedded benchmark."""
-    cfg = _config(config or Path("demo"), set_)
-    from bodyscene.demo import run_demo
     from bodyscene.evaluate import format_table
 
-    results = run_demo(out, cfg, seed=seed)
+    stage = STAGES["demo"]
+    results = stage.run()(out, stage.settings(locals()), seed=seed)
     Console().print(format_table(results))
 
 
-# --- human experiment in a browser (humans/experiment.py, server.py, collect.py) ---
+# --- the human study in a browser (humans/study.py, server.py, collect.py); not the ablations of `experiment` ---
 
 
-@app.command("human-experiment")
-def human_experiment(
+def human_study(
     stimuli: Annotated[Path, typer.Option(help="stimulus set written by `bodyscene prepare`")],
-    out: Annotated[Path, typer.Option(help="experiment folder to write")],
-    design: Annotated[
-        str, typer.Option("--design", "--participants-design", help="latin (clip once per person) or full")
-    ] = "latin",
-    participants: Annotated[int, typer.Option(help="trial lists for participants 1..N")] = 30,
-    split: Annotated[str, typer.Option(help="manifest split the trials come from")] = "test",
-    choices: Annotated[
-        str | None, typer.Option(help="options per trial: N (true action + N-1 seeded foils) or all (default 5)")
-    ] = None,
-    classes: Annotated[str | None, typer.Option(help="comma-separated class subset (default: all)")] = None,
-    time_limit_ms: Annotated[int | None, typer.Option(help="hide the image after this many ms")] = None,
-    practice: Annotated[int, typer.Option(help="practice trials with feedback")] = 3,
-    attention_checks: Annotated[int, typer.Option(help="'please click X' trials per participant")] = 2,
-    clips_per_class: Annotated[int | None, typer.Option(help="use at most this many clips per class")] = None,
-    image_height: Annotated[int, typer.Option(help="displayed image height in pixels")] = 320,
-    consent: Annotated[Path | None, typer.Option(help="HTML file replacing the generic consent text")] = None,
-    seed: Annotated[int, typer.Option(help="design seed (each participant's seed derives from it)")] = 0,
-    unit: Annotated[str, typer.Option(help="clip: a trial plays a whole test clip (the paper's); frame: a still")] = (
-        "clip"
-    ),
-    clip_min_frames: Annotated[int, typer.Option(help="refuse clips with fewer sampled frames")] = 4,
-    clip_fps: Annotated[float, typer.Option(help="frames per second of the encoded clips")] = 8.0,
-    clip_loop: Annotated[bool, typer.Option(help="loop each clip until the answer (default: play once)")] = False,
-    clip_max_ms: Annotated[int | None, typer.Option(help="stop and hide a clip after this many ms")] = None,
-    answer_ends_clip: Annotated[
-        bool, typer.Option(help="answers may come during the clip (--no-answer-ends-clip: buttons wait for its end)")
-    ] = True,
-    swap_trials: Annotated[
-        bool, typer.Option("--swap-trials", help="also a cue-conflict trial per frame with a swap (prepare.swap)")
-    ] = False,
+    out: Annotated[Path, typer.Option(help="study folder to write")],
+    participants: Annotated[int | None, option("human-study", "participants")] = None,
+    unit: Annotated[str | None, option("human-study", "unit")] = None,
+    design: Annotated[str | None, option("human-study", "design", "--design", "--participants-design")] = None,
+    choices: Annotated[str | None, option("human-study", "choices")] = None,
+    seed: Annotated[int | None, option("human-study", "seed")] = None,
+    swap_trials: Annotated[bool | None, option("human-study", "swap_trials")] = None,
+    consent: Annotated[Path | None, option("human-study", "consent")] = None,
+    split: Annotated[str | None, option("human-study", "split")] = None,
+    classes: Annotated[str | None, option("human-study", "classes")] = None,
+    time_limit_ms: Annotated[int | None, option("human-study", "time_limit_ms")] = None,
+    practice: Annotated[int | None, option("human-study", "practice")] = None,
+    attention_checks: Annotated[int | None, option("human-study", "attention_checks")] = None,
+    clips_per_class: Annotated[int | None, option("human-study", "clips_per_class")] = None,
+    image_height: Annotated[int | None, option("human-study", "image_height")] = None,
+    clip_min_frames: Annotated[int | None, option("human-study", "clip_min_frames")] = None,
+    clip_fps: Annotated[float | None, option("human-study", "clip_fps")] = None,
+    clip_loop: Annotated[bool | None, option("human-study", "clip_loop")] = None,
+    clip_max_ms: Annotated[int | None, option("human-study", "clip_max_ms")] = None,
+    answer_ends_clip: Annotated[bool | None, option("human-study", "answer_ends_clip")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
-    """Write a self-contained jsPsych experiment (counterbalanced conditions) for human observers."""
-    from bodyscene.config import validate
-    from bodyscene.humans.experiment import ExperimentConfig, build_experiment
-
-    if consent is not None and not consent.is_file():
-        raise BodySceneError(f"{consent}: consent file not found; pass an HTML file to --consent")
-    settings = dict(
-        design=design,
-        participants=participants,
-        split=split,
-        choices=_count_or_all(choices),
-        time_limit_ms=time_limit_ms,
-        practice=practice,
-        attention_checks=attention_checks,
-        clips_per_class=clips_per_class,
-        image_height=image_height,
-        seed=seed,
-        unit=unit,
-        clip_min_frames=clip_min_frames,
-        clip_fps=clip_fps,
-        clip_loop=clip_loop,
-        clip_max_ms=clip_max_ms,
-        answer_ends_clip=answer_ends_clip,
-        classes=[c.strip() for c in classes.split(",") if c.strip()] if classes else None,
-        consent_html=consent.read_text(encoding="utf-8") if consent else None,
-        swap_trials=swap_trials,
-    )
-    cfg = validate(ExperimentConfig, settings, "command line")
-    s = build_experiment(stimuli, out, cfg)
+    """Write a self-contained jsPsych study (counterbalanced conditions) for human observers."""
+    stage = STAGES["human-study"]
+    s = stage.run()(stimuli, out, stage.settings(locals()))
     console.print(
         f"[green]wrote[/] {out}: {s['participants']} participants x {s['trials']} trials "
         f"(+{s['practice']} practice), {s['images']} images, {s['videos']} clips, {s['skipped']} stimuli skipped; "
-        f"run `bodyscene serve-experiment {out}`",
+        f"run `bodyscene serve-study {out}`",
         soft_wrap=True,
     )
 
 
-@app.command("serve-experiment")
-def serve_experiment(
-    folder: Annotated[Path, typer.Argument(help="folder written by `bodyscene human-experiment`")],
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: whole network)")] = "127.0.0.1",
-    public_url: Annotated[str | None, typer.Option(help="URL participants open (behind a proxy)")] = None,
-    allowed_host: Annotated[list[str] | None, typer.Option(help="extra Host name accepted (repeatable)")] = None,
-    pid_param: Annotated[str, typer.Option(help="URL parameter with the platform's participant id")] = ("PROLIFIC_PID"),
-    completion_url: Annotated[str | None, typer.Option(help="where the page sends participants at the end")] = None,
-) -> None:
-    """Serve the experiment; links in FOLDER/private/links.csv; data land in FOLDER/responses/."""
-    from bodyscene.humans.server import serve
+app.command("human-study")(human_study)
+app.command("human-experiment", help="Old name of `human-study` (kept until 0.3).", hidden=False)(human_study)
 
-    serve(folder, host, port, public_url, tuple(allowed_host or ()), pid_param, completion_url)
+
+def serve_study(
+    folder: Annotated[Path, typer.Argument(help="folder written by `bodyscene human-study`")],
+    port: Annotated[int | None, option("serve-study", "port")] = None,
+    host: Annotated[str | None, option("serve-study", "host")] = None,
+    public_url: Annotated[str | None, option("serve-study", "public_url")] = None,
+    allowed_host: Annotated[list[str] | None, option("serve-study", "allowed_host")] = None,
+    pid_param: Annotated[str | None, option("serve-study", "pid_param")] = None,
+    completion_url: Annotated[str | None, option("serve-study", "completion_url")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Serve the study; links in FOLDER/private/links.csv; data land in FOLDER/responses/."""
+    stage = STAGES["serve-study"]
+    cfg = stage.settings(locals())
+    stage.run()(folder, cfg.host, cfg.port, cfg.public_url, tuple(cfg.allowed_hosts), cfg.pid_param, cfg.completion_url)
+
+
+app.command("serve-study")(serve_study)
+app.command("serve-experiment", help="Old name of `serve-study` (kept until 0.3).")(serve_study)
 
 
 @app.command()
 def collect(
-    folder: Annotated[Path, typer.Argument(help="experiment folder with responses/")],
+    folder: Annotated[Path, typer.Argument(help="study folder with responses/")],
     out: Annotated[Path | None, typer.Option(help="merged CSV (default: FOLDER-responses.csv, beside FOLDER)")] = None,
-    choices_from_design: Annotated[
-        bool, typer.Option(help="CSVs without a choices column: take each trial's options from design.json")
-    ] = False,
+    choices_from_design: Annotated[bool | None, option("collect", "choices_from_design")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Merge FOLDER/responses/*.csv into one humans CSV, skipping (and listing) malformed files."""
-    from bodyscene.humans.collect import collect as run_collect
-
-    s = run_collect(folder, out, choices_from_design=choices_from_design)
+    stage = STAGES["collect"]
+    cfg = stage.settings(locals())
+    s = stage.run()(folder, out, choices_from_design=cfg.choices_from_design)
     for name, reason in s["skipped"]:
         console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False, soft_wrap=True)
     console.print(
@@ -360,28 +271,23 @@ def collect(
 def simulate_humans(
     stimuli: Annotated[Path, typer.Option(help="stimulus set (its test split is shown)")],
     out: Annotated[Path, typer.Option(help="responses CSV to write (+ OUT.json marking it simulated)")],
-    accuracy: Annotated[str, typer.Option(help="target accuracy per condition")] = (
-        "original=0.8,body=0.85,background=0.55"
-    ),
-    participants: Annotated[int, typer.Option(help="simulated participants (sim01, sim02, ...)")] = 28,
-    agreement: Annotated[float, typer.Option(help="P(a trial copies the model's correctness), 0..1")] = 0.0,
-    run: Annotated[Path | None, typer.Option(help="run with predictions.csv (for --agreement)")] = None,
-    model: Annotated[str, typer.Option(help="model whose errors simulated participants share")] = "domainnet",
-    design: Annotated[str, typer.Option(help="counterbalanced (one condition per clip) or full")] = "counterbalanced",
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    choices: Annotated[
-        str | None, typer.Option(help="options per trial: N (true action + N-1 seeded foils) or all (default 5)")
-    ] = None,
-    unit: Annotated[str, typer.Option(help="frame (a trial per test frame) or clip (a trial per test clip)")] = "frame",
+    run: Annotated[Path | None, typer.Option(help="run with scores.npz (for --agreement)")] = None,
+    accuracy: Annotated[str | None, option("simulate-humans", "accuracy")] = None,
+    participants: Annotated[int | None, option("simulate-humans", "participants")] = None,
+    agreement: Annotated[float | None, option("simulate-humans", "agreement")] = None,
+    model: Annotated[str | None, option("simulate-humans", "model")] = None,
+    seed: Annotated[int | None, option("simulate-humans", "seed")] = None,
+    design: Annotated[str | None, option("simulate-humans", "design")] = None,
+    choices: Annotated[str | None, option("simulate-humans", "choices")] = None,
+    unit: Annotated[str | None, option("simulate-humans", "unit")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Write responses of simulated participants (for tests, demos and power analysis; never as data)."""
-    from bodyscene.humans.simulate import parse_accuracy, simulate_responses
-
-    info = simulate_responses(
-        stimuli, out, parse_accuracy(accuracy), participants=participants, agreement=agreement,
-        run=run, model=model, design=design, seed=seed, choices=_count_or_all(choices), unit=unit,
-    )  # fmt: skip
-    console.print(f"[green]wrote[/] {info['trials']} simulated trials ({participants} participants) to {out}")
+    stage = STAGES["simulate-humans"]
+    cfg = stage.settings(locals())
+    info = stage.run()(stimuli, out, cfg, run=run)
+    console.print(f"[green]wrote[/] {info['trials']} simulated trials ({cfg.participants} participants) to {out}")
 
 
 @app.command()
@@ -390,64 +296,25 @@ def compare(
     run: Annotated[Path, typer.Option(help="run folder with scores.npz (from bodyscene evaluate)")],
     stimuli: Annotated[Path | None, typer.Option(help="stimulus set (default: results.json's)")] = None,
     out: Annotated[Path | None, typer.Option(help="comparison JSON (default RUN/comparison.json)")] = None,
-    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples for the 95% CIs")] = 1000,
-    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
-    head: Annotated[
-        str, typer.Option(help="the output that answers: combined (the model's answer), body or background stream")
-    ] = "combined",
-    min_attention: Annotated[
-        float | None,
-        typer.Option(
-            help="exclude participants who passed a smaller share of attention checks "
-            "(default compare.min_attention = 1.0: all must be passed)"
-        ),
-    ] = None,
-    undefined_kappa: Annotated[
-        str | None, typer.Option(help="kappa with expected agreement 1: drop (default) or one (model-vs-human)")
-    ] = None,
+    head: Annotated[str | None, option("compare", "head")] = None,
+    bootstrap: Annotated[int | None, option("compare", "bootstrap")] = None,
+    seed: Annotated[int | None, option("compare", "seed")] = None,
+    min_attention: Annotated[float | None, option("compare", "min_attention")] = None,
+    undefined_kappa: Annotated[str | None, option("compare", "undefined_kappa")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Humans beside every model in RUN, models asked as humans were (same options, same clip or frame)."""
-    from rich.table import Table
+    from bodyscene.humans.compare import format_comparison
 
-    from bodyscene.config import CONDITIONS
-    from bodyscene.humans.compare import compare as run_compare
-
-    extra = _drop_none({"min_attention": min_attention, "undefined_kappa": undefined_kappa})
-    cfg = _config(config, set_, {"compare": extra} if extra else None).compare
-    result = run_compare(
-        humans, run, stimuli=stimuli, out=out, n_boot=bootstrap, seed=seed, head=head,
+    stage = STAGES["compare"]
+    cfg = stage.settings(locals())
+    result = stage.run()(
+        humans, run, stimuli=stimuli, out=out, n_boot=cfg.bootstrap, seed=cfg.seed, head=cfg.head,
         min_attention=cfg.min_attention, undefined_kappa=cfg.undefined_kappa,
     )  # fmt: skip
-
-    def fmt(v: float | None) -> str:
-        return "-" if v is None else f"{v:.3f}"
-
-    def fmt_p(v: float | None) -> str:
-        return "-" if v is None else f"{v:.2g}"
-
-    table = Table()
-    for column in ("observer", *CONDITIONS, "error consistency", "observed cons.", "pattern r", "sq. acc. diff"):
-        table.add_column(column)
-    hh = fmt(result["human_consistency"]["error_consistency"]) + " (h-h)"
-    table.add_row("chance", *(fmt(result["humans"][c]["chance"]) for c in CONDITIONS), "", "", "", "")
-    table.add_row("humans", *(fmt(result["humans"][c]["accuracy"]) for c in CONDITIONS), hh, "", "", "")
-    for name, sec in result["models"].items():
-        accs = [fmt(sec[c]["accuracy"]) for c in CONDITIONS]
-        ec, oc = fmt(sec["error_consistency"]["mean"]), fmt(sec["observed_consistency"]["mean"])
-        sq = fmt(sec["squared_accuracy_difference"]["mean"])
-        table.add_row(name, *accs, ec, oc, fmt(sec["pattern_correlation"]), sq)
-    Console().print(table)
-    likeness = Table(title="more human-like? per-participant differences a - b, paired over participants")
-    for column in ("metric", "a - b", "mean [95% CI]", "p", "p Holm", "closer"):
-        likeness.add_column(column)
-    for rows in result["statistics"]["human_likeness"].values():
-        for r in rows:
-            ci = ", ".join(fmt(x) for x in r["ci95"])
-            likeness.add_row(r["metric"], f"{r['a']} - {r['b']}", f"{fmt(r['mean_difference'])} [{ci}]",
-                             fmt_p(r["p"]), fmt_p(r["p_holm"]), r["closer"] or "neither")  # fmt: skip
-    Console().print(likeness)
+    for table in format_comparison(result):
+        Console().print(table)
     ex = result["exclusions"]
     for e in ex["excluded"]:
         console.print(f"[yellow]excluded[/] participant {e['participant']}: {e['reason']}", highlight=False)
@@ -459,18 +326,18 @@ def compare(
 def export(
     run: Annotated[Path, typer.Option(help="run folder with scores.npz (from bodyscene evaluate)")],
     out: Annotated[Path, typer.Option(help="folder for the raw-data CSVs (model-vs-human's raw-data/<name>/)")],
-    format_: Annotated[str, typer.Option("--format", help="model-vs-human")] = "model-vs-human",
     humans: Annotated[Path | None, typer.Option(help="human responses CSV to export beside the models")] = None,
     stimuli: Annotated[Path | None, typer.Option(help="stimulus set (default: results.json's)")] = None,
-    name: Annotated[str, typer.Option(help="experiment name in the file names (no '_')")] = "bodyscene",
-    head: Annotated[str, typer.Option(help="the output that answers (combined, body, background)")] = "combined",
+    format_: Annotated[str | None, option("export", "format_", "--format")] = None,
+    name: Annotated[str | None, option("export", "name")] = None,
+    head: Annotated[str | None, option("export", "head")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Write humans and models as bethgelab/model-vs-human raw-data CSVs (one file per observer)."""
-    from bodyscene.humans.export import FORMATS, export_model_vs_human
-    from bodyscene.readout import check_name
-
-    check_name("--format", format_, FORMATS, "the raw-data CSVs of bethgelab/model-vs-human")
-    info = export_model_vs_human(run, out, humans=humans, stimuli=stimuli, experiment=name, head=head)
+    stage = STAGES["export"]
+    cfg = stage.settings(locals())
+    info = stage.run()(run, out, humans=humans, stimuli=stimuli, experiment=cfg.name, head=cfg.head)
     console.print(f"[green]wrote[/] {len(info['files'])} raw-data files ({len(info['participants'])} participants, "
                   f"{len(info['models'])} models) to {out}", soft_wrap=True)  # fmt: skip
 
@@ -478,25 +345,27 @@ def export(
 @app.command()
 def experiment(
     name: Annotated[
-        str, typer.Argument(help="paper-table, loss-ablation, seg-noise, fusion, backbone, flow, leak, ..., audio")
-    ],
+        str,
+        typer.Argument(
+            help="paper-table, loss-ablation, seg-noise, fusion, backbone, flow, leak, segregation, cue-conflict or audio"
+        ),
+    ],  # fmt: skip
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="experiment YAML (default: configs/experiments/NAME.yaml)")
     ] = None,
-    seeds: Annotated[int | None, typer.Option(help="number of seeds (default: the config's)")] = None,
+    seeds: Annotated[int | None, option("experiment", "seeds")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default runs/NAME)")] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="change a setting: --set train.epochs=3 (run config), --set params.levels=[0,0.2]"),
     ] = None,
 ) -> None:
-    """Run one of the paper's open questions: RUN/table.csv (mean, 95% CI over seeds), a figure, the run folders."""
+    """Run one of the paper's open questions (model ablations, not the human study): RUN/table.csv (mean, 95% CI
+    over seeds), a figure, the run folders."""
     from rich.table import Table
 
-    from bodyscene.config import parse_overrides
-    from bodyscene.experiments import run_experiment
-
-    rows = run_experiment(name, config, seeds=seeds, out=out, overrides=parse_overrides(set_ or []))
+    stage = STAGES["experiment"]
+    rows = stage.run()(name, config, out=out, overrides=stage.overrides(locals()))
     table = Table(title=f"{name}: mean over seeds [95% CI]")
     columns = [c for c in rows[0] if c not in ("ci95_low", "ci95_high", "per_seed")] if rows else []
     for column in columns:
@@ -517,9 +386,9 @@ app.add_typer(config_app, name="config")
 @config_app.command("show")
 def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Print the config as a command would resolve it (defaults < --config < --set), as YAML on stdout."""
-    from bodyscene.config import dump_config
+    from bodyscene.config import dump_config, load_config, parse_overrides
 
-    sys.stdout.write(dump_config(_config(config, set_)))
+    sys.stdout.write(dump_config(load_config(config, parse_overrides(set_ or []))))
 
 
 @config_app.command("schema")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bodyscene.errors import BodySceneError
 from bodyscene.schema import CONDITIONS  # noqa: F401 - re-exported: stages import it from here
@@ -268,7 +269,14 @@ class EvaluateConfig(StrictModel):
 
 
 class CompareConfig(StrictModel):
-    """`bodyscene compare`: who counts, and how an undefined kappa is counted (docs/humans.md)."""
+    """`bodyscene compare`: which output answers, who counts, the intervals, and how an undefined kappa is counted
+    (docs/humans.md)."""
+
+    head: str = Field(
+        "combined", description="the output that answers: combined (the model's answer), body or background stream"
+    )
+    bootstrap: int = Field(1000, ge=0, description="bootstrap resamples for the 95% CIs")
+    seed: int = Field(0, description="bootstrap seed")
 
     min_attention: float = Field(
         1.0,
@@ -284,24 +292,161 @@ class CompareConfig(StrictModel):
     )
 
 
+class StudyConfig(StrictModel):
+    """`bodyscene human-study`: the jsPsych study's design (humans/study.py; docs/human-study.md)."""
+
+    split: str = Field("test", description="manifest split the trials come from")
+    design: Literal["latin", "full"] = Field("latin", description="latin: each clip once per participant")
+    participants: int = Field(30, ge=1, le=100000, description="trial lists 1..N (the paper ran 28; 30 = 10 x 3)")
+    choices: int | Literal["all"] | None = Field(
+        None,
+        description="options per trial: N (true action + N-1 seeded foils), 'all' classes, or None: 5 "
+        "(the paper's design), every class when 5 or fewer are tested",
+    )
+    classes: list[str] | None = Field(None, description="class subset to test; None: all in classes.txt")
+    time_limit_ms: int | None = Field(None, ge=1, description="hide the image after this long; None: no limit")
+    practice: int = Field(3, ge=0, description="practice trials with feedback (original frames)")
+    attention_checks: int = Field(2, ge=0, description="'please click X' trials spread among the trials")
+    clips_per_class: int | None = Field(None, ge=1, description="clips per class to use; None: all")
+    image_height: int = Field(320, ge=32, le=4000, description="displayed image (and clip) height in pixels")
+    unit: Literal["clip", "frame"] = Field(
+        "clip", description="clip: a trial plays a whole test clip (the paper's); frame: one still frame per trial"
+    )
+    clip_min_frames: int = Field(4, ge=2, description="clips with fewer sampled frames are refused (unit clip)")
+    clip_fps: float = Field(8.0, gt=0, le=120, description="frames per second the clips are encoded and played at")
+    clip_loop: bool = Field(False, description="loop the clip until the answer (False: play it once)")
+    clip_max_ms: int | None = Field(None, ge=1, description="stop and hide the clip after this long; None: no limit")
+    answer_ends_clip: bool = Field(
+        True, description="True: an answer may come any time and ends the clip; False: the buttons wait for its end"
+    )
+    seed: int = 0
+    consent_html: str | None = Field(None, description="consent page HTML; None: the template's generic text")
+    swap_trials: bool = Field(
+        False, description="also a swap trial per frame that has one (prepare.swap); its choices hold both actions"
+    )
+
+
+class ServeConfig(StrictModel):
+    """`bodyscene serve-study`: where the study's server listens and what it sends participants to."""
+
+    port: int = Field(8000, ge=1, le=65535, description="TCP port")
+    host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0: the whole network)")
+    public_url: str | None = Field(None, description="the URL participants open (behind a proxy)")
+    allowed_hosts: list[str] = Field(default_factory=list, description="extra Host names accepted")
+    pid_param: str = Field("PROLIFIC_PID", description="URL parameter with the platform's participant id")
+    completion_url: str | None = Field(None, description="where the page sends participants at the end")
+
+
+class CollectConfig(StrictModel):
+    """`bodyscene collect`: merging the study's responses/*.csv."""
+
+    choices_from_design: bool = Field(
+        False, description="CSVs without a choices column: take each trial's options from design.json"
+    )
+
+
+class SimulateConfig(StrictModel):
+    """`bodyscene simulate-humans`: simulated participants (humans/simulate.py; for tests and power, never data)."""
+
+    accuracy: dict[Condition, float] = Field(
+        default_factory=lambda: {"original": 0.8, "body": 0.85, "background": 0.55},
+        description="target accuracy per condition (all three)",
+    )
+    participants: int = Field(28, ge=1, description="simulated participants (sim01, sim02, ...)")
+    agreement: float = Field(0.0, ge=0.0, le=1.0, description="P(a trial copies the model's correctness)")
+    model: str = Field("domainnet", description="model whose errors simulated participants share (agreement > 0)")
+    design: Literal["counterbalanced", "full"] = Field(
+        "counterbalanced", description="counterbalanced: one condition per clip per participant; full: all three"
+    )
+    seed: int = 0
+    choices: int | Literal["all"] | None = Field(
+        None, description="options per trial: N (true action + N-1 seeded foils), 'all', or None: 5"
+    )
+    unit: Literal["frame", "clip"] = Field("frame", description="frame: a trial per test frame; clip: per test clip")
+
+    @field_validator("accuracy")
+    @classmethod
+    def _every_condition(cls, value: dict[str, float]) -> dict[str, float]:
+        missing = [c for c in CONDITIONS if c not in value]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}; give all three conditions")
+        if not all(0.0 <= v <= 1.0 for v in value.values()):
+            raise ValueError("each accuracy must be between 0 and 1")
+        return {c: float(value[c]) for c in CONDITIONS}
+
+
+class ExportConfig(StrictModel):
+    """`bodyscene export`: the raw-data CSVs for another toolkit."""
+
+    format: Literal["model-vs-human"] = Field("model-vs-human", description="bethgelab/model-vs-human raw-data CSVs")
+    name: str = Field("bodyscene", description="experiment name in the file names (no '_')")
+    head: str = Field("combined", description="the output that answers: combined, body or background")
+
+
+# What `models:` holds when a config does not say: a baseline on original frames and the two-stream DomainNet.
+# Raw dicts, so a legacy `model:` section and `--set models.<kind>.<key>=` fill in only what an entry leaves open.
+DEFAULT_MODELS: tuple[dict[str, Any], ...] = ({"kind": "baseline"}, {"kind": "domainnet"})
+
+
 class RunConfig(StrictModel):
     """One file holds every stage's settings (configs/demo.yaml, configs/paper.yaml)."""
 
     synth: SynthConfig = SynthConfig()
     prepare: PrepareConfig = PrepareConfig()
-    model: ModelConfig = ModelConfig()
+    models: list[ModelConfig] = Field(
+        default_factory=lambda: [ModelConfig.model_validate(m) for m in DEFAULT_MODELS],
+        description="the models of a run: `demo` and the experiments train each (RUN/<kind>/); `train --model "
+        "KIND` trains the first of that kind (--set models.KIND.backbone=... changes it)",
+    )
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     compare: CompareConfig = CompareConfig()
-    models: list[ModelConfig] = Field(
-        default_factory=lambda: [ModelConfig(kind="baseline"), ModelConfig(kind="domainnet")],
-        description="the models `demo` trains (each in RUN/<kind>/)",
-    )
+    study: StudyConfig = StudyConfig()
+    serve: ServeConfig = ServeConfig()
+    collect: CollectConfig = CollectConfig()
+    simulate: SimulateConfig = SimulateConfig()
+    export: ExportConfig = ExportConfig()
     parallel_models: int | Literal["auto"] = Field(
         "auto",
         description="demo: models trained at once, each in its own process with (cores / N) torch threads; "
         "auto: min(models, cores)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_model_section(cls, data: Any) -> Any:
+        """Configs before 0.2 had `model:` (what `train` trained) beside `models:` (what `demo` trained). Its
+        settings now fill in what each `models:` entry leaves open; its `kind` is dropped (`train --model` always
+        chose the kind). Kept for one release, with a note."""
+        if not isinstance(data, dict) or "model" not in data:
+            return data
+        data = dict(data)
+        legacy = data.pop("model")
+        if isinstance(legacy, BaseModel):
+            legacy = legacy.model_dump(exclude_unset=True)
+        if not isinstance(legacy, dict):
+            raise ValueError("`model:` must be a mapping of model settings (it is read into every `models:` entry)")
+        shared = {k: v for k, v in legacy.items() if k != "kind"}
+        entries = data.get("models", [dict(m) for m in DEFAULT_MODELS])
+        data["models"] = [
+            {**shared, **(m.model_dump(exclude_unset=True) if isinstance(m, BaseModel) else m)} for m in entries
+        ]
+        warnings.warn(
+            "config: the `model:` section is deprecated (one list of models since bodyscene 0.2): its settings "
+            f"({', '.join(sorted(shared)) or 'none'}) now fill in every `models:` entry; move them there",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return data
+
+    def model_for(self, kind: str) -> ModelConfig:
+        """The model `train --model KIND` trains: the first `models` entry of that kind; a kind not listed starts
+        from the first entry's settings (backbone, pretrained weights, ...) with only the kind changed."""
+        for m in self.models:
+            if m.kind == kind:
+                return m
+        start = self.models[0].model_dump() if self.models else {}
+        return validate(ModelConfig, {**start, "kind": kind}, f"--model {kind!r}")
 
 
 def _describe(err: ValidationError, source: str) -> str:
@@ -359,10 +504,41 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`update` over `base`, mapping by mapping; a mapping over a list changes entries of it (`_merge_entries`)."""
     out = dict(base)
     for k, v in update.items():
-        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        elif isinstance(v, dict) and isinstance(out.get(k), list):
+            out[k] = _merge_entries(out[k], v, k)
+        else:
+            out[k] = v
     return out
+
+
+def _merge_entries(entries: list[Any], update: dict[str, Any], name: str) -> list[Any]:
+    """`--set models.domainnet.backbone=x` or `--set models.1.backbone=x`: change one entry of a list of mappings,
+    named by its index or its `kind` (the first of that kind). A kind not listed joins the list, starting from the
+    first entry's settings, as `RunConfig.model_for` does."""
+    out = [dict(e) if isinstance(e, dict) else e for e in entries]
+    for key, change in update.items():
+        if str(key).isdigit():
+            i = int(key)
+            if i >= len(out):
+                raise BodySceneError(f"--set {name}.{key}: the list has {len(out)} entries; name one by its kind")
+        else:
+            i = next((j for j, e in enumerate(out) if isinstance(e, dict) and e.get("kind") == key), len(out))
+            if i == len(out):
+                out.append({**(out[0] if out and isinstance(out[0], dict) else {}), "kind": key})
+        out[i] = merge(out[i], change) if isinstance(change, dict) and isinstance(out[i], dict) else change
+    return out
+
+
+def merge_config(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """merge() for a run config: a change to `models.<kind>` starts from the default models if `data` lists none."""
+    if isinstance(overrides.get("models"), dict) and not isinstance(data.get("models"), list):
+        data = {**data, "models": [dict(m) for m in DEFAULT_MODELS]}
+    return merge(data, overrides)
 
 
 def _has_path(data: Any, loc: tuple) -> bool:
@@ -381,7 +557,7 @@ def _has_path(data: Any, loc: tuple) -> bool:
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Defaults < YAML file < overrides (from the command line). An error names where the bad value came from."""
     data = load_yaml(path) if path is not None else {}
-    merged = merge(data, overrides) if overrides else data
+    merged = merge_config(data, overrides) if overrides else data
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as e:

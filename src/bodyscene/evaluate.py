@@ -241,68 +241,15 @@ def test_store(store: str, n_frames: int, size: int) -> str:
 def evaluate_model(
     model_dir: Path, cfg: EvaluateConfig, stimuli: Path | None, split: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-    """(results.json section, predictions.csv rows, what the scores file needs) of one trained model."""
+    """(results.json section, predictions.csv rows, what the scores file needs) of one trained model:
+    load it and its test data -> every condition, stream and unit -> the swap stimuli, if the set has them."""
     info = read_json(model_dir / "model.json")
     module = load_trained(model_dir, cfg.checkpoint)
-    data = StimulusDataModule(
-        stimuli or info["stimuli"],
-        kind=info["kind"],
-        image_size=info["image_size"],
-        batch_size=cfg.batch_size,
-        resize=info.get("resize", "squash"),
-        sound=cfg.sound,
-    )
-    data.store = test_store(cfg.store, len(data.stimuli.split(split)), info["image_size"])
-    classes = data.classes
-    if classes != module.classes:
-        raise BodySceneError(f"{data.stimuli.root}: its classes differ from those {model_dir.name} was trained on")
-    rows = data.stimuli.split(split)
-    if not rows:
-        raise BodySceneError(f"{data.stimuli.root}: the {split} split is empty; prepare a set with {split} clips")
+    data, rows = _test_data(model_dir, info, module, cfg, stimuli, split)
     labels = np.array([int(r["label"]) for r in rows])
     clip_ids = [r["clip_id"] for r in rows]
-    several = len(set(clip_ids)) < len(clip_ids)  # several frames per test clip: report both units
     name = model_dir.name
-    section: dict[str, Any] = {}
-    streams: dict[str, dict[str, Any]] = {}
-    units: dict[str, dict[str, Any]] = {u: {} for u in UNITS}
-    logits: dict[tuple[str, str, str], np.ndarray] = {}
-    predictions = []
-    for condition in CONDITIONS:
-        heads = predict_logits(module, data.loader(split, condition))
-        if cfg.absent_stream == "drop":
-            heads[COMBINED] = drop_absent(module, heads, condition, name, cfg.sound)
-        section[condition] = condition_section(heads[COMBINED], labels, clip_ids, classes, cfg)
-        if several:  # the configured unit is already in section[condition]; only the other one is new work
-            for unit in UNITS:
-                units[unit][condition] = (
-                    {k: section[condition][k] for k in ("accuracy", "ci95", "n")}
-                    if unit == cfg.unit
-                    else accuracy_section(heads[COMBINED], labels, clip_ids, unit, cfg)[0]
-                )
-        for head, values in heads.items():
-            logits[(name, head, condition)] = values
-            if head != COMBINED:
-                streams.setdefault(head, {})[condition] = accuracy_section(values, labels, clip_ids, cfg.unit, cfg)[0]
-            pred = answer(values)
-            conf = softmax_max(values, pred)
-            predictions += [
-                {
-                    "model": name,
-                    "head": head,
-                    "condition": condition,
-                    "stimulus_id": r["stimulus_id"],
-                    "clip_id": r["clip_id"],
-                    "label": classes[y],
-                    "predicted": classes[p],
-                    "confidence": round(float(c), 5),
-                }
-                for r, y, p, c in zip(rows, labels, pred, conf, strict=True)
-            ]
-    if streams:
-        section["streams"] = streams
-    if several:
-        section["units"] = units
+    section, logits, predictions = _condition_sections(module, data, split, rows, labels, cfg, name)
     swap_scene = None
     if data.swap_rows(split):  # the cue-conflict readout; the scores file holds nan for stimuli without a swap
         section["swap"], swap_heads, swap_predictions, swaps, scene = evaluate_swaps(module, data, split, cfg, name)
@@ -324,6 +271,97 @@ def evaluate_model(
         "swap_scene": swap_scene,
     }
     return {"info": info, **section}, predictions, table
+
+
+def _test_data(
+    model_dir: Path, info: dict[str, Any], module: Any, cfg: EvaluateConfig, stimuli: Path | None, split: str
+) -> tuple[StimulusDataModule, list[dict[str, str]]]:
+    """The data module a trained model is evaluated on (its own stimulus set unless another is given) and the
+    split's manifest rows; the classes must be those it was trained on."""
+    data = StimulusDataModule(
+        stimuli or info["stimuli"],
+        kind=info["kind"],
+        image_size=info["image_size"],
+        batch_size=cfg.batch_size,
+        resize=info.get("resize", "squash"),
+        sound=cfg.sound,
+    )
+    data.store = test_store(cfg.store, len(data.stimuli.split(split)), info["image_size"])
+    if data.classes != module.classes:
+        raise BodySceneError(f"{data.stimuli.root}: its classes differ from those {model_dir.name} was trained on")
+    rows = data.stimuli.split(split)
+    if not rows:
+        raise BodySceneError(f"{data.stimuli.root}: the {split} split is empty; prepare a set with {split} clips")
+    return data, rows
+
+
+def _condition_sections(
+    module: Any,
+    data: StimulusDataModule,
+    split: str,
+    rows: list[dict[str, str]],
+    labels: np.ndarray,
+    cfg: EvaluateConfig,
+    name: str,
+) -> tuple[dict[str, Any], dict[tuple[str, str, str], np.ndarray], list[dict[str, Any]]]:
+    """Per condition: the combined answer's accuracy section, each stream's, both units when test clips have
+    several frames; plus every head's logits and prediction rows."""
+    classes, clip_ids = data.classes, [r["clip_id"] for r in rows]
+    several = len(set(clip_ids)) < len(clip_ids)  # several frames per test clip: report both units
+    section: dict[str, Any] = {}
+    streams: dict[str, dict[str, Any]] = {}
+    units: dict[str, dict[str, Any]] = {u: {} for u in UNITS}
+    logits: dict[tuple[str, str, str], np.ndarray] = {}
+    predictions: list[dict[str, Any]] = []
+    for condition in CONDITIONS:
+        heads = predict_logits(module, data.loader(split, condition))
+        if cfg.absent_stream == "drop":
+            heads[COMBINED] = drop_absent(module, heads, condition, name, cfg.sound)
+        section[condition] = condition_section(heads[COMBINED], labels, clip_ids, classes, cfg)
+        if several:  # the configured unit is already in section[condition]; only the other one is new work
+            for unit in UNITS:
+                units[unit][condition] = (
+                    {k: section[condition][k] for k in ("accuracy", "ci95", "n")}
+                    if unit == cfg.unit
+                    else accuracy_section(heads[COMBINED], labels, clip_ids, unit, cfg)[0]
+                )
+        for head, values in heads.items():
+            logits[(name, head, condition)] = values
+            if head != COMBINED:
+                streams.setdefault(head, {})[condition] = accuracy_section(values, labels, clip_ids, cfg.unit, cfg)[0]
+            predictions += _prediction_rows(name, head, condition, rows, labels, values, classes)
+    if streams:
+        section["streams"] = streams
+    if several:
+        section["units"] = units
+    return section, logits, predictions
+
+
+def _prediction_rows(
+    name: str,
+    head: str,
+    condition: str,
+    rows: list[dict[str, str]],
+    labels: np.ndarray,
+    values: np.ndarray,
+    classes: list[str],
+) -> list[dict[str, Any]]:
+    """predictions.csv rows of one head on one condition: the argmax and its softmax confidence per stimulus."""
+    pred = answer(values)
+    conf = softmax_max(values, pred)
+    return [
+        {
+            "model": name,
+            "head": head,
+            "condition": condition,
+            "stimulus_id": r["stimulus_id"],
+            "clip_id": r["clip_id"],
+            "label": classes[y],
+            "predicted": classes[p],
+            "confidence": round(float(c), 5),
+        }
+        for r, y, p, c in zip(rows, labels, pred, conf, strict=True)
+    ]
 
 
 def evaluate_run(

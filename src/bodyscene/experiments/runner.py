@@ -36,6 +36,7 @@ from bodyscene.config import (
     TrainConfig,
     load_yaml,
     merge,
+    merge_config,
     validate,
 )
 from bodyscene.demo import make_data
@@ -74,7 +75,7 @@ def load_experiment(name: str, path: str | Path | None, overrides: dict[str, Any
     if exp.experiment != name:
         raise BodySceneError(f"{path}: is the config of experiment {exp.experiment!r}, not {name!r}; pass its own")
     base = load_yaml(exp.base)
-    return exp, validate(RunConfig, merge(base, exp.run), f"{path} (base {exp.base} + run)")
+    return exp, validate(RunConfig, merge_config(base, exp.run), f"{path} (base {exp.base} + run)")
 
 
 @dataclass
@@ -187,9 +188,9 @@ def _body_and_background(kind: str) -> bool:
 
 def domainnet_template(cfg: RunConfig) -> ModelConfig:
     """The model an experiment varies (loss weights, fusion, a third stream): the first in `models` whose registered
-    kind reads exactly a body and a background stream; else `model` as the first kind registered so."""
+    kind reads exactly a body and a background stream; else the first kind registered so, from the first entry's
+    settings (`RunConfig.model_for`)."""
     for m in cfg.models:
         if _body_and_background(m.kind):
             return m
-    kind = next(k for k in MODELS if _body_and_background(k))
-    return cfg.model.model_copy(update={"kind": kind})
+    return cfg.model_for(next(k for k in MODELS if _body_and_background(k)))

@@ -17,7 +17,7 @@ from typing import Any
 from bodyscene.config import CONDITIONS
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_csv, read_json, write_csv
-from bodyscene.humans.experiment import FIELDS
+from bodyscene.humans.study import FIELDS
 from bodyscene.schema import CHOICE_SEPARATOR, TRIAL_KINDS
 
 PARTICIPANT_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -93,6 +93,41 @@ def _fill_choices(rows: list[dict[str, str]], design: Design, path: Path) -> str
     return None
 
 
+def _read_file(
+    path: Path, design: Design | None, choices_from_design: bool, folder: Path, participants: set[str]
+) -> tuple[list[dict[str, str]], str | None]:
+    """One participant's CSV as humans-CSV rows, or why it is skipped (the first problem found)."""
+    try:
+        table = read_csv(path, required=BASE_FIELDS)
+    except BodySceneError as e:
+        return [], str(e).replace(f"{path}: ", "")
+    rows = [{k: (row.get(k) or "").strip() for k in FIELDS} for row in table]
+    if not rows:
+        return [], "no rows"
+    if "choices" not in table[0] and design is not None and design.subset:
+        if not choices_from_design:
+            return [], (
+                f"no 'choices' column, but design.json offered {design.per_trial} of {len(design.classes)} classes "
+                f"per trial; rerun `bodyscene collect {folder} --choices-from-design` to take each trial's options "
+                "from design.json"
+            )
+        why = _fill_choices(rows, design, path)
+        if why:
+            return [], why
+    problem = next(((line, why) for line, row in enumerate(rows, start=2) if (why := _check_row(row, design))), None)
+    if problem:
+        return [], f"line {problem[0]}: {problem[1]}"
+    who = {row["participant"] for row in rows}
+    if len(who) != 1:
+        return [], f"holds {len(who)} participants; expected one file per participant"
+    if who & participants:
+        return [], f"participant {next(iter(who))} already collected from an earlier file"
+    items = [(r["kind"] or "stimulus", r["stimulus_id"], r["condition"]) for r in rows]
+    if len(set(items)) != len(items):
+        return [], "holds a trial twice (same stimulus_id and condition)"
+    return rows, None
+
+
 def collect(folder: Path, out: Path | None = None, choices_from_design: bool = False) -> dict[str, Any]:
     """Merge; returns {"out", "files", "participants", "rows", "skipped": [(file name, reason), ...]}.
 
@@ -101,7 +136,7 @@ def collect(folder: Path, out: Path | None = None, choices_from_design: bool = F
     responses = folder / "responses"
     files = sorted(responses.glob("*.csv")) if responses.is_dir() else []
     if not files:
-        raise BodySceneError(f"{responses}: no response files; serve the experiment (`bodyscene serve-experiment`)")
+        raise BodySceneError(f"{responses}: no response files; serve the study (`bodyscene serve-study`)")
     design_file = folder / "design.json"
     design = Design(read_json(design_file)) if design_file.is_file() else None
     out = out or folder.resolve().with_name(folder.resolve().name + "-responses.csv")
@@ -109,50 +144,11 @@ def collect(folder: Path, out: Path | None = None, choices_from_design: bool = F
     skipped: list[tuple[str, str]] = []
     participants: set[str] = set()
     for path in files:
-        try:
-            table = read_csv(path, required=BASE_FIELDS)
-        except BodySceneError as e:
-            skipped.append((path.name, str(e).replace(f"{path}: ", "")))
+        rows, why = _read_file(path, design, choices_from_design, folder, participants)
+        if why:
+            skipped.append((path.name, why))
             continue
-        rows = [{k: (row.get(k) or "").strip() for k in FIELDS} for row in table]
-        if not rows:
-            skipped.append((path.name, "no rows"))
-            continue
-        if "choices" not in table[0]:
-            if design is not None and design.subset and not choices_from_design:
-                skipped.append(
-                    (
-                        path.name,
-                        f"no 'choices' column, but design.json offered {design.per_trial} of "
-                        f"{len(design.classes)} classes per trial; rerun `bodyscene collect "
-                        f"{folder} --choices-from-design` to take each trial's options from design.json",
-                    )
-                )
-                continue
-            if design is not None and design.subset:
-                why = _fill_choices(rows, design, path)
-                if why:
-                    skipped.append((path.name, why))
-                    continue
-        problem = next(
-            ((line, why) for line, row in enumerate(rows, start=2) if (why := _check_row(row, design))),
-            None,
-        )
-        if problem:
-            skipped.append((path.name, f"line {problem[0]}: {problem[1]}"))
-            continue
-        who = {row["participant"] for row in rows}
-        if len(who) != 1:
-            skipped.append((path.name, f"holds {len(who)} participants; expected one file per participant"))
-            continue
-        if who & participants:
-            skipped.append((path.name, f"participant {next(iter(who))} already collected from an earlier file"))
-            continue
-        items = [(r["kind"] or "stimulus", r["stimulus_id"], r["condition"]) for r in rows]
-        if len(set(items)) != len(items):
-            skipped.append((path.name, "holds a trial twice (same stimulus_id and condition)"))
-            continue
-        participants |= who
+        participants |= {row["participant"] for row in rows}
         merged.extend(rows)
     if not merged:
         raise BodySceneError(

@@ -35,7 +35,7 @@ from bodyscene.analysis import (
 from bodyscene.errors import BodySceneError
 from bodyscene.files import read_json, write_json
 from bodyscene.humans.responses import (
-    StimulusSet,
+    StimulusLabels,
     Trial,
     load_stimulus_set,
     load_study,
@@ -48,7 +48,7 @@ from bodyscene.schema import COMBINED, CONDITIONS, HEADS, SCORES_FILE, SWAP_COND
 Item = tuple[str, str]  # (condition, stimulus_id)
 
 
-def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> tuple[StimulusSet, Path | None]:
+def resolve_stimuli(run: Path, results: dict, stimuli: str | Path | None) -> tuple[StimulusLabels, Path | None]:
     """The stimulus set to check ids against (and its folder): --stimuli, else results.json's, else
     predictions.csv's ids (no folder)."""
     candidates = [Path(stimuli)] if stimuli is not None else []
@@ -180,7 +180,7 @@ def human_human_consistency(
     }
 
 
-def model_answers(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusSet) -> dict[int, str]:
+def model_answers(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusLabels) -> dict[int, str]:
     """trial index -> the model's answer, asked as the participant was: over the trial's options, on its frame or
     on its clip (mean logits over the clip's evaluated frames). Trials whose item the scores lack are left out."""
     index = {c: i for i, c in enumerate(scores.classes)}
@@ -199,11 +199,34 @@ def model_answers(scores: Scores, model: str, head: str, trials: list[Trial], st
     return {i: scores.classes[p] for i, p in zip(picked, pred, strict=True)}
 
 
+def _model_accuracy(
+    scored: dict[int, bool], trials: list[Trial], stim: StimulusLabels, c: str, chance: float, n_boot: int, seed: int
+) -> dict:
+    """A model's accuracy on the trials of condition c, with a bootstrap CI over clips (the frames of one clip are
+    not independent)."""
+    by_clip: dict[str, list[bool]] = defaultdict(list)
+    for i in scored:
+        if trials[i].condition == c:
+            by_clip[stim.clips.get(trials[i].stimulus_id, trials[i].stimulus_id)].append(scored[i])
+    values = [float(np.mean(v)) for v in by_clip.values()]
+    weights = [len(v) for v in by_clip.values()]
+    acc = float(np.average(values, weights=weights)) if values else math.nan
+    return {
+        "accuracy": acc,
+        "chance": chance,
+        "above_chance": acc - chance,
+        "ci95": list(bootstrap_ci(values, weights, n_boot=n_boot, seed=seed)),
+        "n_trials": sum(weights),
+        "n_items": len({trials[i].stimulus_id for i in scored if trials[i].condition == c}),
+        "n_clips": len(values),
+    }
+
+
 def model_section(
     name: str,
     answers: dict[int, str],
     trials: list[Trial],
-    stim: StimulusSet,
+    stim: StimulusLabels,
     humans: dict,
     n_boot: int,
     seed: int,
@@ -215,24 +238,7 @@ def model_section(
             f"{SCORES_FILE}: model '{name}' has no logits for any stimulus humans saw; "
             "evaluate the run on the stimulus set the responses use"
         )
-    sec: dict = {}
-    for c in CONDITIONS:
-        by_clip: dict[str, list[bool]] = defaultdict(list)  # CI over clips: frames of one clip are not independent
-        for i in scored:
-            if trials[i].condition == c:
-                by_clip[stim.clips.get(trials[i].stimulus_id, trials[i].stimulus_id)].append(scored[i])
-        values = [float(np.mean(v)) for v in by_clip.values()]
-        weights = [len(v) for v in by_clip.values()]
-        acc = float(np.average(values, weights=weights)) if values else math.nan
-        sec[c] = {
-            "accuracy": acc,
-            "chance": humans[c]["chance"],
-            "above_chance": acc - humans[c]["chance"],
-            "ci95": list(bootstrap_ci(values, weights, n_boot=n_boot, seed=seed)),
-            "n_trials": sum(weights),
-            "n_items": len({trials[i].stimulus_id for i in scored if trials[i].condition == c}),
-            "n_clips": len(values),
-        }
+    sec: dict = {c: _model_accuracy(scored, trials, stim, c, humans[c]["chance"], n_boot, seed) for c in CONDITIONS}
     sec["pattern_correlation_detail"] = pattern_correlation(
         cell_accuracy(trials, stim.classes, scored),
         cell_accuracy(trials, stim.classes, {i: trials[i].correct for i in scored}),
@@ -272,7 +278,7 @@ def model_section(
     return sec
 
 
-def clip_correctness(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusSet) -> dict:
+def clip_correctness(scores: Scores, model: str, head: str, trials: list[Trial], stim: StimulusLabels) -> dict:
     """(condition, clip) -> the model's all-class answer on the clip's mean logits is right, for clips humans saw."""
     seen = {(t.condition, stim.clips.get(t.stimulus_id, t.stimulus_id)) for t in trials}
     out = {}
@@ -348,7 +354,7 @@ def model_vs_model(correct: dict[str, dict[Item, bool]]) -> list[dict]:
     return rows
 
 
-def load_scores(run: Path, stim: StimulusSet, stim_root: Path | None) -> Scores:
+def load_scores(run: Path, stim: StimulusLabels, stim_root: Path | None) -> Scores:
     """RUN/scores.npz, checked to belong to the stimulus set the responses are validated against."""
     scores = Scores.load(run / SCORES_FILE)
     if stim_root is not None and manifest_digest(stim_root) != scores.manifest:
@@ -396,16 +402,7 @@ def compare(
     if not 0.0 <= min_attention <= 1.0:
         raise BodySceneError(f"--min-attention {min_attention}: a share of attention checks passed, 0 to 1")
     run, humans = Path(run), Path(humans)
-    results = read_json(run / "results.json") if (run / "results.json").is_file() else {}
-    stim, stim_root = resolve_stimuli(run, results, stimuli)
-    trials, unscored = load_study(humans, stim)  # the responses file's own mistakes first
-    trials, exclusions = exclude_inattentive(trials, unscored, min_attention, humans)
-    swaps = [t for t in trials if t.condition == SWAP_CONDITION]  # read apart from the three conditions
-    trials = [t for t in trials if t.condition != SWAP_CONDITION]
-    scores = load_scores(run, stim, stim_root)
-    sidecar = humans.with_name(humans.name + ".json")
-    simulated = sidecar.is_file() and bool(read_json(sidecar).get("simulated"))
-
+    stim, trials, swaps, exclusions, scores = _read_inputs(humans, run, stimuli, min_attention)
     names = [m for m in sorted(scores.models) if head in scores.heads(m)]
     if not names:
         raise BodySceneError(f"{scores.source}: no model has a {head!r} head; use --head combined")
@@ -418,10 +415,8 @@ def compare(
         for m in names
     }
     correct = {m: clip_correctness(scores, m, head, trials, stim) for m in names}
-    command = ["bodyscene", "compare", "--humans", str(humans), "--run", str(run)]
-    command += ["--stimuli", str(stimuli)] if stimuli is not None else []
-    command += ["--bootstrap", str(n_boot), "--seed", str(seed), "--head", head]
-    command += ["--min-attention", f"{min_attention:g}", "--undefined-kappa", undefined_kappa]
+    settings = {"bootstrap": n_boot, "seed": seed, "head": head, "min_attention": min_attention,
+                "undefined_kappa": undefined_kappa}  # fmt: skip
     comparison = {
         "humans": human,
         "human_consistency": human_human_consistency(trials, seed, undefined=undefined_kappa),
@@ -432,33 +427,91 @@ def compare(
             "human_conditions": paired_condition_tests(per_participant),
             "model_vs_model": model_vs_model(correct),
         },
-        "provenance": {
-            "command": shlex.join(command),
-            "responses": str(humans),
-            "simulated": simulated,
-            "stimuli": stim.source,
-            "participants": len({t.participant for t in trials}),
-            "trials": len(trials),
-            "head": head,
-            "choices": "per trial (the responses' choices column)" if any(t.choices for t in trials) else "all classes",
-            "classes": stim.classes,
-            "bootstrap": n_boot,
-            "seed": seed,
-            "methods": METHODS,
-        },
+        "provenance": _provenance(humans, run, stimuli, stim, trials, settings),
     }
     from bodyscene.humans.swap import swap_comparison
 
     if swaps:  # cue-conflict trials: body bias of humans and models on them (humans/swap.py)
         answers = {m: model_answers(scores, m, head, swaps, stim) for m in names}
         comparison["swap"] = swap_comparison(swaps, answers, stim, n_boot, seed)
-    comparison = json_safe(comparison)
-    out = Path(out) if out is not None else run / "comparison.json"
+    return _write(json_safe(comparison), Path(out) if out is not None else run / "comparison.json", figures)
+
+
+def _provenance(
+    humans: Path, run: Path, stimuli: str | Path | None, stim: StimulusLabels, trials: list[Trial], settings: dict
+) -> dict:
+    """How the comparison was made: the command that remakes it, its inputs and settings, and METHODS."""
+    command = ["bodyscene", "compare", "--humans", str(humans), "--run", str(run)]
+    command += ["--stimuli", str(stimuli)] if stimuli is not None else []
+    command += ["--bootstrap", str(settings["bootstrap"]), "--seed", str(settings["seed"]), "--head", settings["head"]]
+    command += ["--min-attention", f"{settings['min_attention']:g}", "--undefined-kappa", settings["undefined_kappa"]]
+    sidecar = humans.with_name(humans.name + ".json")
+    return {
+        "command": shlex.join(command),
+        "responses": str(humans),
+        "simulated": sidecar.is_file() and bool(read_json(sidecar).get("simulated")),
+        "stimuli": stim.source,
+        "participants": len({t.participant for t in trials}),
+        "trials": len(trials),
+        "head": settings["head"],
+        "choices": "per trial (the responses' choices column)" if any(t.choices for t in trials) else "all classes",
+        "classes": stim.classes,
+        "bootstrap": settings["bootstrap"],
+        "seed": settings["seed"],
+        "methods": METHODS,
+    }
+
+
+def _read_inputs(humans: Path, run: Path, stimuli: str | Path | None, min_attention: float):
+    """(stimulus labels, scored trials of the three conditions, swap trials, exclusions, the run's scores): the
+    responses file's own mistakes are reported before the run's."""
+    results = read_json(run / "results.json") if (run / "results.json").is_file() else {}
+    stim, stim_root = resolve_stimuli(run, results, stimuli)
+    trials, unscored = load_study(humans, stim)
+    trials, exclusions = exclude_inattentive(trials, unscored, min_attention, humans)
+    swaps = [t for t in trials if t.condition == SWAP_CONDITION]  # read apart from the three conditions
+    trials = [t for t in trials if t.condition != SWAP_CONDITION]
+    return stim, trials, swaps, exclusions, load_scores(run, stim, stim_root)
+
+
+def _write(comparison: dict, out: Path, figures: bool) -> dict:
+    """comparison.json, then its figures drawn from the file just written (as `bodyscene figures` redraws them)."""
     if figures:
         from bodyscene.report.figures_humans import COMPARISON_FIGURES, draw_comparison
 
         comparison["figures"] = dict(COMPARISON_FIGURES)
     write_json(out, comparison)
     if figures:
-        draw_comparison(out)  # from the file just written, as `bodyscene figures` would redraw it
+        draw_comparison(out)
     return comparison
+
+
+def _fmt(v: float | None, spec: str = ".3f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def format_comparison(result: dict) -> list:
+    """The comparison as two rich tables for the terminal: accuracy and consistency per observer, then the
+    paired human-likeness tests."""
+    from rich.table import Table
+
+    table = Table()
+    for column in ("observer", *CONDITIONS, "error consistency", "observed cons.", "pattern r", "sq. acc. diff"):
+        table.add_column(column)
+    hh = _fmt(result["human_consistency"]["error_consistency"]) + " (h-h)"
+    table.add_row("chance", *(_fmt(result["humans"][c]["chance"]) for c in CONDITIONS), "", "", "", "")
+    table.add_row("humans", *(_fmt(result["humans"][c]["accuracy"]) for c in CONDITIONS), hh, "", "", "")
+    for name, sec in result["models"].items():
+        accs = [_fmt(sec[c]["accuracy"]) for c in CONDITIONS]
+        ec, oc = _fmt(sec["error_consistency"]["mean"]), _fmt(sec["observed_consistency"]["mean"])
+        sq = _fmt(sec["squared_accuracy_difference"]["mean"])
+        table.add_row(name, *accs, ec, oc, _fmt(sec["pattern_correlation"]), sq)
+    likeness = Table(title="more human-like? per-participant differences a - b, paired over participants")
+    for column in ("metric", "a - b", "mean [95% CI]", "p", "p Holm", "closer"):
+        likeness.add_column(column)
+    for rows in result["statistics"]["human_likeness"].values():
+        for r in rows:
+            ci = ", ".join(_fmt(x) for x in r["ci95"])
+            likeness.add_row(r["metric"], f"{r['a']} - {r['b']}", f"{_fmt(r['mean_difference'])} [{ci}]",
+                             _fmt(r["p"], ".2g"), _fmt(r["p_holm"], ".2g"), r["closer"] or "neither")  # fmt: skip
+    return [table, likeness]

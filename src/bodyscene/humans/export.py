@@ -57,6 +57,40 @@ def _model_items(trials: list[Trial] | None, scores, stim) -> list[tuple[str, st
     ]
 
 
+def _human_rows(trials: list[Trial], image) -> list[tuple[str, list[dict]]]:
+    """(subject, raw-data rows) per participant, in participant order; `image` names each stimulus."""
+    by_participant: dict[str, list[Trial]] = defaultdict(list)
+    for t in trials:
+        by_participant[t.participant].append(t)
+    out = []
+    for p, own in sorted(by_participant.items()):
+        subj = human_subject(p)
+        rows = [
+            {"subj": subj, "session": 1, "trial": t.trial if t.trial is not None else k,
+             "rt": "NaN" if t.rt_ms is None else t.rt_ms / 1000.0, "object_response": t.response,
+             "category": t.label, "condition": t.condition, "imagename": image(t.stimulus_id)}
+            for k, t in enumerate(own, start=1)
+        ]  # fmt: skip
+        out.append((subj, rows))
+    return out
+
+
+def _model_rows(model: str, head: str, items: list, scores, stim, image) -> list[dict]:
+    """One model's raw-data rows: its answer on each item, restricted to the options the item offered."""
+    index = {c: i for i, c in enumerate(scores.classes)}
+    rows = []
+    for k, (c, item, opts) in enumerate(items, start=1):
+        unit = "frame" if item in stim.labels else "clip"
+        logits = scores.item_logits(model, head, c, item, unit)
+        if logits is None:
+            continue
+        allowed = choice_mask([None if opts is None else [index[o] for o in opts]], len(scores.classes))
+        pred = scores.classes[int(answer(logits[None, :], allowed)[0])]
+        rows.append({"subj": model, "session": 1, "trial": k, "rt": "NaN", "object_response": pred,
+                     "category": stim.label_of(item), "condition": c, "imagename": image(item)})  # fmt: skip
+    return rows
+
+
 def export_model_vs_human(
     run: str | Path,
     out: str | Path,
@@ -73,7 +107,6 @@ def export_model_vs_human(
     stim, stim_root = resolve_stimuli(run, results, stimuli)
     trials = load_study(humans, stim)[0] if humans is not None else None
     scores = load_scores(run, stim, stim_root)
-    index = {c: i for i, c in enumerate(scores.classes)}
     imagenames: dict[str, str] = {}
     files = []
 
@@ -84,17 +117,7 @@ def export_model_vs_human(
         return name
 
     if trials is not None:
-        by_participant: dict[str, list[Trial]] = defaultdict(list)
-        for t in trials:
-            by_participant[t.participant].append(t)
-        for p, own in sorted(by_participant.items()):
-            subj = human_subject(p)
-            rows = [
-                {"subj": subj, "session": 1, "trial": t.trial if t.trial is not None else k,
-                 "rt": "NaN" if t.rt_ms is None else t.rt_ms / 1000.0, "object_response": t.response,
-                 "category": t.label, "condition": t.condition, "imagename": image(t.stimulus_id)}
-                for k, t in enumerate(own, start=1)
-            ]  # fmt: skip
+        for subj, rows in _human_rows(trials, image):
             files.append(write_csv(raw_data_file(out, experiment, subj), rows, MVH_COLUMNS).name)
     items = _model_items(trials, scores, stim)
     all_classes = sum(1 for _, _, opts in items if opts is None)
@@ -102,16 +125,7 @@ def export_model_vs_human(
     if not models:
         raise BodySceneError(f"{scores.source}: no model has a {head!r} head; use --head combined")
     for m in models:
-        rows = []
-        for k, (c, item, opts) in enumerate(items, start=1):
-            unit = "frame" if item in stim.labels else "clip"
-            logits = scores.item_logits(m, head, c, item, unit)
-            if logits is None:
-                continue
-            allowed = choice_mask([None if opts is None else [index[o] for o in opts]], len(scores.classes))
-            pred = scores.classes[int(answer(logits[None, :], allowed)[0])]
-            rows.append({"subj": m, "session": 1, "trial": k, "rt": "NaN", "object_response": pred,
-                         "category": stim.label_of(item), "condition": c, "imagename": image(item)})  # fmt: skip
+        rows = _model_rows(m, head, items, scores, stim, image)
         files.append(write_csv(raw_data_file(out, experiment, m), rows, MVH_COLUMNS).name)
     info = {
         "format": "model-vs-human raw-data (bethgelab/model-vs-human, raw-data/<experiment>/*.csv)",

@@ -49,8 +49,9 @@ class Trial:
 
 
 @dataclass(frozen=True)
-class StimulusSet:
-    """What validation needs from a stimulus set: the class names and each stimulus's true class."""
+class StimulusLabels:
+    """What the human side needs from a stimulus set (`stimuli.manifest.StimulusSet`): the class names and each
+    stimulus's true class, split and clip."""
 
     classes: list[str]
     labels: dict[str, str]  # stimulus_id -> class name
@@ -69,13 +70,13 @@ class StimulusSet:
         return self.labels.get(item) or self.clip_labels.get(item)
 
 
-def load_stimulus_set(stim: str | Path) -> StimulusSet:
+def load_stimulus_set(stim: str | Path) -> StimulusLabels:
     """STIM/manifest.csv + classes.txt through the stimulus stage's own reader (same checks, same messages)."""
     from bodyscene.stimuli.manifest import read_stimulus_set
 
     stimuli = read_stimulus_set(stim)
     rows = stimuli.rows
-    return StimulusSet(
+    return StimulusLabels(
         classes=stimuli.classes,
         labels={r["stimulus_id"]: r["class"] for r in rows},
         splits={r["stimulus_id"]: r["split"] for r in rows},
@@ -85,18 +86,18 @@ def load_stimulus_set(stim: str | Path) -> StimulusSet:
     )
 
 
-def stimulus_set_from_predictions(predictions: list[dict[str, str]], source: str) -> StimulusSet:
+def stimulus_set_from_predictions(predictions: list[dict[str, str]], source: str) -> StimulusLabels:
     """Fallback when the manifest is not at hand: the ids and labels the models were evaluated on."""
     labels = {r["stimulus_id"]: r["label"] for r in predictions}
     classes = sorted(set(labels.values()) | {r["predicted"] for r in predictions})
-    return StimulusSet(classes, labels, dict.fromkeys(labels, "test"), {s: s for s in labels}, source)
+    return StimulusLabels(classes, labels, dict.fromkeys(labels, "test"), {s: s for s in labels}, source)
 
 
 def _kind(row: dict[str, str]) -> str:
     return (row.get("kind") or "").strip() or "stimulus"
 
 
-def _problem(row: dict[str, str], stim: StimulusSet) -> str | None:
+def _problem(row: dict[str, str], stim: StimulusLabels) -> str | None:
     """What is wrong with one row (None if nothing), phrased as '<what>; <fix>'."""
     kind = _kind(row)
     if kind not in TRIAL_KINDS:
@@ -163,12 +164,12 @@ def _choices_problem(text: str | None, label: str, response: str, classes: list[
     return None
 
 
-def load_responses(path: str | Path, stim: StimulusSet) -> list[Trial]:
+def load_responses(path: str | Path, stim: StimulusLabels) -> list[Trial]:
     """The scored trials of a responses file (practice and attention rows are checked, then left out)."""
     return load_study(path, stim)[0]
 
 
-def load_study(path: str | Path, stim: StimulusSet) -> tuple[list[Trial], list[Trial]]:
+def load_study(path: str | Path, stim: StimulusLabels) -> tuple[list[Trial], list[Trial]]:
     """(scored trials, practice + attention rows). Every row is read and validated; the first problem is raised
     with its line and how many more there are.
 

@@ -1,4 +1,4 @@
-"""`bodyscene serve-experiment`: serve an experiment folder to participants and save their submissions.
+"""`bodyscene serve-study` (old name serve-experiment): serve a study folder to participants and save their submissions.
 
 Standard-library HTTP (ThreadingHTTPServer: no dependency, and the load is tens of participants, not thousands
 of requests a second); put it behind a TLS reverse proxy (README) for anything beyond a lab network.
@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bodyscene.errors import BodySceneError
-from bodyscene.humans.experiment import TEMPLATE_FILES
-from bodyscene.humans.submissions import Experiment, Rejected
+from bodyscene.humans.study import TEMPLATE_FILES
+from bodyscene.humans.submissions import Rejected, StudyFolder
 
 MAX_BODY = 2 * 1024 * 1024  # a 1000-trial submission with its jsPsych data is ~600 kB
 DRAIN_LIMIT = 16 * 1024 * 1024  # read (and drop, 64 kB at a time) an oversized body up to this, so the client sees 413
@@ -76,7 +76,7 @@ def escape_log(text: str) -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
-def allowed_files(root: Path, experiment: Experiment) -> dict[str, Path]:
+def allowed_files(root: Path, experiment: StudyFolder) -> dict[str, Path]:
     """URL path -> file: the page, jsPsych, and the images and clips the design shows. Nothing else is served."""
     names = [*TEMPLATE_FILES, *(f"lib/{p.name}" for p in (root / "lib").glob("*") if p.is_file())]
     design = experiment.design
@@ -92,7 +92,7 @@ def allowed_files(root: Path, experiment: Experiment) -> dict[str, Path]:
 
 
 class Handler(BaseHTTPRequestHandler):
-    experiment: Experiment  # these five are set on the subclass made by make_server
+    experiment: StudyFolder  # these five are set on the subclass made by make_server
     limits: Limits
     files: dict[str, Path]
     hosts: set[str]
@@ -320,7 +320,7 @@ def make_server(
 ) -> ExperimentServer:
     """A server for `folder` (not yet serving: call serve_forever); port 0 picks a free port."""
     lim = Limits(**limits)
-    experiment = Experiment(Path(folder), lim.disk_budget, pid_param, completion_url)
+    experiment = StudyFolder(Path(folder), lim.disk_budget, pid_param, completion_url)
     attrs = {
         "experiment": experiment,
         "quiet": quiet,

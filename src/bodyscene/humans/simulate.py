@@ -32,14 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bodyscene.config import CONDITIONS
+from bodyscene.config import CONDITIONS, SimulateConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.files import write_csv, write_json
-from bodyscene.humans.experiment_design import choice_set, resolve_choices
-from bodyscene.humans.responses import Trial, load_stimulus_set
-from bodyscene.schema import CHOICE_SEPARATOR, COMBINED, SCORES_FILE, UNITS
-
-DESIGNS = ("counterbalanced", "full")
+from bodyscene.humans.responses import StimulusLabels, Trial, load_stimulus_set
+from bodyscene.humans.study_design import choice_set, resolve_choices
+from bodyscene.schema import CHOICE_SEPARATOR, COMBINED, SCORES_FILE
 
 
 def parse_accuracy(spec: str) -> dict[str, float]:
@@ -82,90 +80,22 @@ def independent_accuracy(target: float, model_acc: float, agreement: float) -> f
 
 
 def simulate_responses(
-    stimuli: str | Path,
-    out: str | Path,
-    accuracy: dict[str, float],
-    participants: int = 28,
-    agreement: float = 0.0,
-    run: str | Path | None = None,
-    model: str | None = None,
-    design: str = "counterbalanced",
-    seed: int = 0,
-    choices: int | str | None = None,
-    unit: str = "frame",
+    stimuli: str | Path, out: str | Path, cfg: SimulateConfig | None = None, run: str | Path | None = None
 ) -> dict:
-    """Write `out` (responses CSV) and `out.json` (the sidecar); return the sidecar's content."""
-    if design not in DESIGNS:
-        raise BodySceneError(f"--design {design!r}: use one of {', '.join(DESIGNS)}")
-    if unit not in UNITS:
-        raise BodySceneError(f"--unit {unit!r}: use one of {', '.join(UNITS)}")
-    if participants < 1:
-        raise BodySceneError(f"--participants {participants}: need at least 1")
-    if not 0.0 <= agreement <= 1.0:
-        raise BodySceneError(f"--agreement {agreement}: must be between 0 and 1")
+    """Write `out` (responses CSV) and `out.json` (the sidecar); return the sidecar's content. `cfg` holds the
+    settings (the config's `simulate:` section); `run` the scores whose errors are copied when agreement > 0."""
+    cfg = cfg or SimulateConfig()
+    if cfg.agreement > 0 and run is None:
+        raise BodySceneError("--agreement > 0 needs --run RUN and --model NAME (whose errors to copy)")
     stim = load_stimulus_set(stimuli)
-    test = sorted(s for s, split in stim.splits.items() if split == "test")
-    if not test:
+    if not any(split == "test" for split in stim.splits.values()):
         raise BodySceneError(f"{stim.source}: no test stimuli; prepare the stimulus set with a test split")
-    n_choices = resolve_choices(choices, len(stim.classes))
-    clips = sorted({stim.clips[s] for s in test})
-    clip_index = {clip: i for i, clip in enumerate(clips)}
-    items_of = clips if unit == "clip" else test
-    label_of = stim.clip_labels if unit == "clip" else stim.labels
-    clip_of = (lambda x: x) if unit == "clip" else stim.clips.__getitem__
-
-    # 1. the trials: who sees what, in which order, with which options
-    rng = np.random.default_rng(seed)
-    width = max(2, len(str(participants)))
-    planned: list[Trial] = []
-    for p in range(participants):
-        pid = f"sim{p + 1:0{width}d}"
-        if design == "full":
-            items = [(s, c) for s in items_of for c in CONDITIONS]
-        else:  # Latin-square rotation: clip i is shown to participant p in condition (i + p) mod 3
-            items = [(s, CONDITIONS[(clip_index[clip_of(s)] + p) % len(CONDITIONS)]) for s in items_of]
-        for trial, k in enumerate(rng.permutation(len(items)), start=1):
-            sid, cond = items[k]
-            label = label_of[sid]
-            options = tuple(choice_set(label, stim.classes, n_choices, rng))
-            planned.append(Trial(pid, sid, cond, label, label, trial=trial, choices=options))
-
-    # 2. the model's correctness on exactly those trials, asked as the participant was
-    model_ok: dict[int, bool] = {}
-    model_acc: dict[str, float] = {}
-    if agreement > 0:
-        if run is None or model is None:
-            raise BodySceneError("--agreement > 0 needs --run RUN and --model NAME (whose errors to copy)")
-        from bodyscene.humans.compare import model_answers
-        from bodyscene.readout import Scores
-
-        scores = Scores.load(Path(run) / SCORES_FILE)
-        if model not in scores.models:
-            raise BodySceneError(f"{scores.source}: no model '{model}'; use one of {', '.join(scores.models)}")
-        answers = model_answers(scores, model, COMBINED, planned, stim)
-        missing = [t for i, t in enumerate(planned) if i not in answers]
-        if missing:
-            raise BodySceneError(
-                f"{scores.source}: no {model} logits for {missing[0].stimulus_id} ({missing[0].condition}); "
-                f"evaluate the run on the stimulus set {stimuli}"
-            )
-        model_ok = {i: answers[i] == t.label for i, t in enumerate(planned)}
-        for c in CONDITIONS:
-            model_acc[c] = float(np.mean([model_ok[i] for i, t in enumerate(planned) if t.condition == c]))
-    p_independent = {c: independent_accuracy(accuracy[c], model_acc.get(c, 0.0), agreement) for c in CONDITIONS}
-
-    # 3. the answers
-    rows = []
-    for i, t in enumerate(planned):
-        if agreement > 0 and rng.random() < agreement:
-            correct = model_ok[i]
-        else:
-            correct = rng.random() < p_independent[t.condition]
-        foils = [c for c in (t.choices or stim.classes) if c != t.label]
-        response = t.label if correct or not foils else str(rng.choice(foils))
-        offered = "" if len(t.choices or ()) == len(stim.classes) else CHOICE_SEPARATOR.join(t.choices or ())
-        rows.append(dict(participant=t.participant, stimulus_id=t.stimulus_id, condition=t.condition, label=t.label,
-                         response=response, trial=t.trial, choices=offered, kind="stimulus", unit=unit))  # fmt: skip
+    n_choices = resolve_choices(cfg.choices, len(stim.classes))
+    rng = np.random.default_rng(cfg.seed)
+    planned = plan_trials(stim, cfg, n_choices, rng)
+    model_ok, model_acc = model_correctness(stim, planned, run, cfg.model) if cfg.agreement > 0 else ({}, {})
+    p_independent = {c: independent_accuracy(cfg.accuracy[c], model_acc.get(c, 0.0), cfg.agreement) for c in CONDITIONS}
+    rows = answer_trials(stim, planned, cfg, model_ok, p_independent, rng)
     out = Path(out)
     write_csv(out, rows, ["participant", "stimulus_id", "condition", "label", "response", "trial", "choices",
                           "kind", "unit"])  # fmt: skip
@@ -177,17 +107,89 @@ def simulate_responses(
         "a wrong answer is a uniformly random foil among the trial's options",
         "stimuli": str(stimuli),
         "run": str(run) if run is not None else None,
-        "model": model if agreement > 0 else None,
-        "participants": participants,
-        "design": design,
-        "unit": unit,
+        "model": cfg.model if cfg.agreement > 0 else None,
+        "participants": cfg.participants,
+        "design": cfg.design,
+        "unit": cfg.unit,
         "choices_per_trial": n_choices,
-        "target_accuracy": accuracy,
-        "agreement": agreement,
+        "target_accuracy": cfg.accuracy,
+        "agreement": cfg.agreement,
         "model_accuracy": model_acc or None,
         "independent_accuracy": p_independent,
-        "seed": seed,
+        "seed": cfg.seed,
         "trials": len(rows),
     }
     write_json(out.with_name(out.name + ".json"), sidecar)
     return sidecar
+
+
+def plan_trials(stim: StimulusLabels, cfg: SimulateConfig, n_choices: int, rng: np.random.Generator) -> list[Trial]:
+    """Who sees what, in which order, with which options (the design of the module docstring)."""
+    test = sorted(s for s, split in stim.splits.items() if split == "test")
+    clips = sorted({stim.clips[s] for s in test})
+    clip_index = {clip: i for i, clip in enumerate(clips)}
+    items_of = clips if cfg.unit == "clip" else test
+    label_of = stim.clip_labels if cfg.unit == "clip" else stim.labels
+    clip_of = (lambda x: x) if cfg.unit == "clip" else stim.clips.__getitem__
+    width = max(2, len(str(cfg.participants)))
+    planned: list[Trial] = []
+    for p in range(cfg.participants):
+        pid = f"sim{p + 1:0{width}d}"
+        if cfg.design == "full":
+            items = [(s, c) for s in items_of for c in CONDITIONS]
+        else:  # Latin-square rotation: clip i is shown to participant p in condition (i + p) mod 3
+            items = [(s, CONDITIONS[(clip_index[clip_of(s)] + p) % len(CONDITIONS)]) for s in items_of]
+        for trial, k in enumerate(rng.permutation(len(items)), start=1):
+            sid, cond = items[k]
+            label = label_of[sid]
+            options = tuple(choice_set(label, stim.classes, n_choices, rng))
+            planned.append(Trial(pid, sid, cond, label, label, trial=trial, choices=options))
+    return planned
+
+
+def model_correctness(
+    stim: StimulusLabels, planned: list[Trial], run: str | Path, model: str
+) -> tuple[dict[int, bool], dict[str, float]]:
+    """The model's correctness on exactly the planned trials, asked as the participant was, and its accuracy per
+    condition over them (q_c)."""
+    from bodyscene.humans.compare import model_answers
+    from bodyscene.readout import Scores
+
+    scores = Scores.load(Path(run) / SCORES_FILE)
+    if model not in scores.models:
+        raise BodySceneError(f"{scores.source}: no model '{model}'; use one of {', '.join(scores.models)}")
+    answers = model_answers(scores, model, COMBINED, planned, stim)
+    missing = [t for i, t in enumerate(planned) if i not in answers]
+    if missing:
+        raise BodySceneError(
+            f"{scores.source}: no {model} logits for {missing[0].stimulus_id} ({missing[0].condition}); "
+            f"evaluate the run on the stimulus set {stim.source}"
+        )
+    model_ok = {i: answers[i] == t.label for i, t in enumerate(planned)}
+    model_acc = {
+        c: float(np.mean([model_ok[i] for i, t in enumerate(planned) if t.condition == c])) for c in CONDITIONS
+    }
+    return model_ok, model_acc
+
+
+def answer_trials(
+    stim: StimulusLabels,
+    planned: list[Trial],
+    cfg: SimulateConfig,
+    model_ok: dict[int, bool],
+    p_independent: dict[str, float],
+    rng: np.random.Generator,
+) -> list[dict]:
+    """The responses CSV rows: each trial copies the model with P(agreement), else is right with P(b_c)."""
+    rows = []
+    for i, t in enumerate(planned):
+        if cfg.agreement > 0 and rng.random() < cfg.agreement:
+            correct = model_ok[i]
+        else:
+            correct = rng.random() < p_independent[t.condition]
+        foils = [c for c in (t.choices or stim.classes) if c != t.label]
+        response = t.label if correct or not foils else str(rng.choice(foils))
+        offered = "" if len(t.choices or ()) == len(stim.classes) else CHOICE_SEPARATOR.join(t.choices or ())
+        rows.append(dict(participant=t.participant, stimulus_id=t.stimulus_id, condition=t.condition, label=t.label,
+                         response=response, trial=t.trial, choices=offered, kind="stimulus", unit=cfg.unit))  # fmt: skip
+    return rows

@@ -1,6 +1,6 @@
-"""What `serve-experiment` knows and keeps: the design, the participant links, and each submission saved.
+"""What `serve-study` knows and keeps: the design, the participant links, and each submission saved.
 
-No HTTP here (server.py speaks HTTP): an `Experiment` checks a submission against design.json and writes it.
+No HTTP here (server.py speaks HTTP): a `StudyFolder` checks a submission against design.json and writes it.
 
 Links. Every trial list gets one unguessable token (`secrets.token_urlsafe`, 192 bits), kept in
 `FOLDER/private/tokens.csv`, which the server never serves; `private/links.csv` lists one link per participant
@@ -28,7 +28,7 @@ from typing import Any
 
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_text, read_csv, read_json, write_csv, write_json
-from bodyscene.humans.experiment import DESIGN_FORMAT, FIELDS
+from bodyscene.humans.study import DESIGN_FORMAT, FIELDS
 from bodyscene.schema import CHOICE_SEPARATOR, TRIAL_KINDS
 
 PARTICIPANT_RE = re.compile(r"^[0-9]{1,6}$")
@@ -79,8 +79,18 @@ def load_or_issue_tokens(private: Path, participants: list[str]) -> dict[str, st
     return tokens
 
 
-class Experiment:
-    """One experiment folder: its design, its participant tokens, and where responses go."""
+def read_design(path: Path) -> dict[str, Any]:
+    """A study folder's design.json, checked to be one `human-study` wrote."""
+    if not path.is_file():
+        raise BodySceneError(f"{path}: not found; build the folder with `bodyscene human-study`")
+    design = read_json(path)
+    if not isinstance(design, dict) or design.get("format") != DESIGN_FORMAT:
+        raise BodySceneError(f"{path}: not a {DESIGN_FORMAT} design; rebuild with `bodyscene human-study`")
+    return design
+
+
+class StudyFolder:
+    """One human-study folder being served: its design, its participant tokens, and where responses go."""
 
     def __init__(
         self,
@@ -90,15 +100,7 @@ class Experiment:
         completion_url: str | None = None,
     ):
         self.root = root.resolve()
-        design_path = self.root / "design.json"
-        if not design_path.is_file():
-            raise BodySceneError(f"{design_path}: not found; build the folder with `bodyscene human-experiment`")
-        design = read_json(design_path)
-        if not isinstance(design, dict) or design.get("format") != DESIGN_FORMAT:
-            raise BodySceneError(
-                f"{design_path}: not a {DESIGN_FORMAT} design; rebuild with `bodyscene human-experiment`"
-            )
-        self.design = design
+        self.design = design = read_design(self.root / "design.json")
         self.classes = set(design["classes"])
         self.conditions = set(design["conditions"])
         self.stimuli = design["stimuli"]
@@ -132,17 +134,22 @@ class Experiment:
         self.completed: set[str] = set()
         self.disk_budget = disk_budget
         self.disk_used = 0
-        if self.responses.is_dir():
-            for f in self.responses.rglob("*"):
-                if f.is_file():
-                    self.disk_used += f.stat().st_size
-            for meta in self.responses.glob("*.json"):
-                try:
-                    data = json.loads(meta.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    continue
-                if isinstance(data, dict) and isinstance(data.get("link_id"), str):
-                    self.completed.add(data["link_id"])
+        self._scan_responses()
+
+    def _scan_responses(self) -> None:
+        """What earlier runs of the server left: the bytes used (the disk budget) and the links already done."""
+        if not self.responses.is_dir():
+            return
+        for f in self.responses.rglob("*"):
+            if f.is_file():
+                self.disk_used += f.stat().st_size
+        for meta in self.responses.glob("*.json"):
+            try:
+                data = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and isinstance(data.get("link_id"), str):
+                self.completed.add(data["link_id"])
 
     # --- links -----------------------------------------------------------------------------------------------
     def _read_assigned(self) -> dict[str, str]:

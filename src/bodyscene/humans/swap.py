@@ -15,12 +15,12 @@ from collections import defaultdict
 import numpy as np
 
 from bodyscene.analysis import bootstrap_ci, paired_condition_tests, swap_rates
-from bodyscene.humans.responses import StimulusSet, Trial
+from bodyscene.humans.responses import StimulusLabels, Trial
 from bodyscene.schema import SWAP_CONDITION
 
 
 def per_participant_bias(
-    trials: list[Trial], answers: dict[int, str], stim: StimulusSet
+    trials: list[Trial], answers: dict[int, str], stim: StimulusLabels
 ) -> dict[str, dict[str, float | int | None]]:
     """participant -> swap_rates of `answers` (trial index -> class name) on that participant's swap trials."""
     index = {c: i for i, c in enumerate(stim.classes)}
@@ -57,7 +57,7 @@ def summary(per: dict[str, dict], n_boot: int, seed: int) -> dict:
     }
 
 
-def swap_comparison(trials: list[Trial], model_answers: dict[str, dict[int, str]], stim: StimulusSet,
+def swap_comparison(trials: list[Trial], model_answers: dict[str, dict[int, str]], stim: StimulusLabels,
                     n_boot: int, seed: int) -> dict | None:  # fmt: skip
     """comparison.json `swap`: humans' and each model's body bias on the humans' swap trials, and the paired test
     of each model against the humans over participants; None when no trial is a swap trial."""

@@ -37,7 +37,9 @@ def plot_body_bias(
     colours = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(models)}
     marker = {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(models)}
     height = 1.2 + 0.28 * max(4, len(classes))
-    fig, axes = plt.subplots(1, 1 + len(dial), figsize=(3.4 + 2.6 * len(dial), height), squeeze=False)
+    fig, axes = plt.subplots(
+        1, 1 + len(dial), figsize=(3.4 + 2.6 * len(dial), height), squeeze=False, layout="constrained"
+    )
     ax = axes[0][0]
     for m in models:
         sel = sorted((r for r in overall if r["model"] == m), key=lambda r: _float(r["scene_correlation"]))
@@ -52,7 +54,9 @@ def plot_body_bias(
     ax.set_ylabel("body bias = body / (body + scene)")
     ax.set_ylim(-0.02, 1.02)
     ax.axhline(0.5, color="0.8", lw=0.8, zorder=0)
-    ax.legend(frameon=False, fontsize=6)
+    ax.legend(
+        frameon=False, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2
+    )  # below: the lines fill the panel
     ax.spines[["top", "right"]].set_visible(False)
     ys = np.arange(len(classes))
     for ax, corr in zip(axes[0][1:], dial, strict=True):

@@ -183,8 +183,6 @@ def make_swaps(
 
     Images already on disk are kept (the settings check of `prepare` makes sure they were made the same way).
     """
-    from bodyscene.stimuli.masks import inpaint, make_body_only, removal_region
-
     for row in rows:
         row.update(swap="", swap_body="", swap_background="", swap_background_id="", swap_background_label="")
     skipped: list[dict[str, Any]] = []
@@ -196,15 +194,7 @@ def make_swaps(
     ext = extension(prepare_cfg.image_format)  # the set's other images' format (masks, which swaps read, stay PNG)
     scenes = read_scene_types(data) if swap_cfg.pairing != "random" else {}
     for split in swap_cfg.splits:
-        usable: dict[str, list[dict[str, Any]]] = {}  # clip -> its frames that can take part, in manifest order
-        for row in rows:
-            if row["split"] != split or row["status"] != "ok":
-                continue
-            reason = coverage_reason(float(row["mask_area"]), swap_cfg.coverage)
-            if reason:
-                skip(row, reason)
-            else:
-                usable.setdefault(row["clip_id"], []).append(row)
+        usable = _usable_frames(rows, split, swap_cfg.coverage, skip)
         clips = []
         for clip_id, frames in usable.items():
             if swap_cfg.pairing != "random" and clip_id not in scenes:
@@ -225,27 +215,51 @@ def make_swaps(
                     for c in ("swap", "swap_body", "swap_background")
                 }
                 if not all((out / p).is_file() for p in rel.values()):
-                    swap = composite_swap(
-                        _read_rgb(out / row["original"]), _read_mask(out / row["mask"]),
-                        _read_rgb(out / t["background"]), _read_mask(out / t["mask"]), swap_cfg.feather_px,
-                    )  # fmt: skip
-                    if swap.kept < MIN_KEPT:
-                        skip(row, f"swap: only {swap.kept:.0%} of the body fits in {t['stimulus_id']}'s frame")
+                    images, kept = _swap_images(out, row, t, swap_cfg.feather_px, prepare_cfg)
+                    if images is None:
+                        skip(row, f"swap: only {kept:.0%} of the body fits in {t['stimulus_id']}'s frame")
                         continue
-                    c = prepare_cfg
-                    method = (
-                        "telea" if c.inpaint == "temporal" else c.inpaint
-                    )  # (a composite has no clip to borrow from)
-                    region = removal_region(swap.mask, c.inflate, c.dilation, c.margin_px, c.blur_radius)
-                    images = {
-                        "swap": swap.image,
-                        "swap_body": make_body_only(swap.image, swap.mask, c.body_fill),
-                        "swap_background": inpaint(swap.image, region, method, c.inpaint_radius),
-                    }
                     for column, image in images.items():
                         write(out / rel[column], image)
                 row.update(rel, swap_background_id=t["stimulus_id"], swap_background_label=t["class"])
     return skipped
+
+
+def _usable_frames(rows: list[dict[str, Any]], split: str, coverage: Any, skip: Callable) -> dict[str, list[dict]]:
+    """clip -> its frames of `split` that can take part in a swap, in manifest order; the others are skipped."""
+    usable: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["split"] != split or row["status"] != "ok":
+            continue
+        reason = coverage_reason(float(row["mask_area"]), coverage)
+        if reason:
+            skip(row, reason)
+        else:
+            usable.setdefault(row["clip_id"], []).append(row)
+    return usable
+
+
+def _swap_images(
+    out: Path, row: dict[str, Any], target: dict[str, Any], feather_px: int, c: Any
+) -> tuple[dict[str, np.ndarray] | None, float]:
+    """The swap of `row`'s body onto `target`'s background-only frame, and its body-only and background-only
+    versions made as prepare makes them; (None, kept share) when too little of the body fits in the frame."""
+    from bodyscene.stimuli.masks import inpaint, make_body_only, removal_region
+
+    swap = composite_swap(
+        _read_rgb(out / row["original"]), _read_mask(out / row["mask"]),
+        _read_rgb(out / target["background"]), _read_mask(out / target["mask"]), feather_px,
+    )  # fmt: skip
+    if swap.kept < MIN_KEPT:
+        return None, swap.kept
+    method = "telea" if c.inpaint == "temporal" else c.inpaint  # (a composite has no clip to borrow from)
+    region = removal_region(swap.mask, c.inflate, c.dilation, c.margin_px, c.blur_radius)
+    images = {
+        "swap": swap.image,
+        "swap_body": make_body_only(swap.image, swap.mask, c.body_fill),
+        "swap_background": inpaint(swap.image, region, method, c.inpaint_radius),
+    }
+    return images, swap.kept
 
 
 def no_swaps_message(out: Path, skipped: list[dict[str, Any]], swap_cfg: Any) -> str:

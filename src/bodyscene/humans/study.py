@@ -1,11 +1,13 @@
-"""`bodyscene human-experiment`: turn a stimulus set into a self-contained jsPsych experiment folder.
+"""The human study (`bodyscene human-study`, old name `human-experiment`): a stimulus set as a jsPsych study folder.
 
-The folder holds the page (index.html, experiment.js, style.css from the package's `web/` template),
-jsPsych and its plugins (from the package's own copy, which the wheel carries, or, in a checkout, from
-`web/node_modules`, which `make install` fills with `npm ci`; no CDN),
+Not to be confused with `experiments/` (the model ablations): here the observers are people in a browser.
+
+The folder holds the page (index.html, experiment.js, style.css from the template in `humans/page/`), jsPsych and
+its plugins (from the copy the wheel carries in `humans/page/node_modules`, or, in a checkout, from the
+repository's `web/node_modules`, which `make install` fills with `npm ci` from `web/package-lock.json`; no CDN),
 the stimulus images it uses, and `design.json` (+ the same as `design.js`, so the page also runs from
-file://): one counterbalanced, shuffled trial list per participant (see `experiment_design.py`).
-`bodyscene serve-experiment` serves it.
+file://): one counterbalanced, shuffled trial list per participant (see `study_design.py`).
+`bodyscene serve-study` serves it.
 """
 
 from __future__ import annotations
@@ -15,15 +17,14 @@ import os
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
-from bodyscene.config import CONDITIONS, StrictModel
+from bodyscene.config import CONDITIONS, StudyConfig
 from bodyscene.errors import BodySceneError
 from bodyscene.files import atomic_write_bytes, atomic_write_text, read_csv, write_csv, write_json
-from bodyscene.humans.experiment_design import Clip, build_design, choice_set, resolve_choices
+from bodyscene.humans.study_design import StudyClip, build_design, choice_set, resolve_choices
 from bodyscene.schema import HUMAN_COLUMNS
 
 # The humans CSV (schema.py); the page's download and the server's files have exactly these columns.
@@ -52,45 +53,13 @@ JSPSYCH_FILES: dict[str, str] = {
 }
 
 
-class ExperimentConfig(StrictModel):
-    split: str = Field("test", description="manifest split the trials come from")
-    design: Literal["latin", "full"] = Field("latin", description="latin: each clip once per participant")
-    participants: int = Field(30, ge=1, le=100000, description="trial lists 1..N (the paper ran 28; 30 = 10 x 3)")
-    choices: int | Literal["all"] | None = Field(
-        None,
-        description="options per trial: N (true action + N-1 seeded foils), 'all' classes, or None: 5 "
-        "(the paper's design), every class when 5 or fewer are tested",
-    )
-    classes: list[str] | None = Field(None, description="class subset to test; None: all in classes.txt")
-    time_limit_ms: int | None = Field(None, ge=1, description="hide the image after this long; None: no limit")
-    practice: int = Field(3, ge=0, description="practice trials with feedback (original frames)")
-    attention_checks: int = Field(2, ge=0, description="'please click X' trials spread among the trials")
-    clips_per_class: int | None = Field(None, ge=1, description="clips per class to use; None: all")
-    image_height: int = Field(320, ge=32, le=4000, description="displayed image (and clip) height in pixels")
-    unit: Literal["clip", "frame"] = Field(
-        "clip", description="clip: a trial plays a whole test clip (the paper's); frame: one still frame per trial"
-    )
-    clip_min_frames: int = Field(4, ge=2, description="clips with fewer sampled frames are refused (unit clip)")
-    clip_fps: float = Field(8.0, gt=0, le=120, description="frames per second the clips are encoded and played at")
-    clip_loop: bool = Field(False, description="loop the clip until the answer (False: play it once)")
-    clip_max_ms: int | None = Field(None, ge=1, description="stop and hide the clip after this long; None: no limit")
-    answer_ends_clip: bool = Field(
-        True, description="True: an answer may come any time and ends the clip; False: the buttons wait for its end"
-    )
-    seed: int = 0
-    consent_html: str | None = Field(None, description="consent page HTML; None: the template's generic text")
-    swap_trials: bool = Field(
-        False, description="also a swap trial per frame that has one (prepare.swap); its choices hold both actions"
-    )
-
-
 def jspsych_dir() -> Path:
     """Where jsPsych is: $BODYSCENE_WEB_MODULES, else the copy inside the installed package (setup.py puts it in
     the wheel), else a checkout's <repository>/web/node_modules (`npm ci --prefix web`)."""
     env = os.environ.get("BODYSCENE_WEB_MODULES")
     if env:
         return Path(env)
-    packaged = Path(__file__).resolve().parents[1] / "web" / "node_modules"
+    packaged = Path(__file__).resolve().parent / "page" / "node_modules"
     if _complete(packaged):
         return packaged
     return Path(__file__).resolve().parents[3] / "web" / "node_modules"
@@ -117,7 +86,7 @@ def _safe_rel(path: str, manifest: Path, line: int) -> str:
     return str(p)
 
 
-def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip], list[Clip], list[dict]]:
+def load_clips(stim: Path, cfg: StudyConfig) -> tuple[list[str], list[StudyClip], list[StudyClip], list[dict]]:
     """Classes, the split's usable clips, the other splits' clips (for practice), and the skipped rows."""
     manifest = stim / "manifest.csv"
     rows = read_csv(manifest, required=MANIFEST_COLUMNS)
@@ -161,7 +130,7 @@ def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip]
     for key in sorted(frames, key=lambda k: (classes.index(meta[k][0]), k[1])):
         label, split = meta[key]
         ordered = sorted(frames[key], key=lambda f: f.pop("order"))
-        clip = Clip(key[1], label, classes.index(label), tuple(ordered))
+        clip = StudyClip(key[1], label, classes.index(label), tuple(ordered))
         (main if split == cfg.split else other).append(clip)
     if not main:
         raise BodySceneError(f"{manifest}: no usable '{cfg.split}' rows for the chosen classes; check --split")
@@ -175,12 +144,12 @@ def load_clips(stim: Path, cfg: ExperimentConfig) -> tuple[list[str], list[Clip]
     return classes, main, other, skipped
 
 
-def pick_clips(clips: list[Clip], cfg: ExperimentConfig) -> tuple[list[Clip], list[Clip]]:
+def pick_clips(clips: list[StudyClip], cfg: StudyConfig) -> tuple[list[StudyClip], list[StudyClip]]:
     """At most `clips_per_class` clips per class (drawn with the design seed); returns (used, unused)."""
     if cfg.clips_per_class is None:
         return clips, []
     rng = np.random.default_rng(cfg.seed)
-    by_class: dict[str, list[Clip]] = defaultdict(list)
+    by_class: dict[str, list[StudyClip]] = defaultdict(list)
     for clip in clips:
         by_class[clip.label].append(clip)
     used: set[str] = set()
@@ -217,10 +186,10 @@ def encode_clips(stim: Path, out: Path, trials: list[dict[str, Any]], fps: float
     return len(done)
 
 
-def practice_trials(pool: list[Clip], classes: list[str], cfg: ExperimentConfig) -> list[dict[str, Any]]:
+def practice_trials(pool: list[StudyClip], classes: list[str], cfg: StudyConfig) -> list[dict[str, Any]]:
     """Original frames from clips the main trials never show, one class after another, with feedback."""
     rng = np.random.default_rng(cfg.seed + 1)
-    by_class: dict[str, list[Clip]] = defaultdict(list)
+    by_class: dict[str, list[StudyClip]] = defaultdict(list)
     for i in rng.permutation(len(pool)):
         by_class[pool[i].label].append(pool[i])
     longest = max((len(g) for g in by_class.values()), default=0)
@@ -238,8 +207,33 @@ def practice_trials(pool: list[Clip], classes: list[str], cfg: ExperimentConfig)
     return trials
 
 
-def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path | None = None) -> dict[str, Any]:
-    """Write the experiment folder; returns a summary (participants, trials each, images, skipped)."""
+def copy_images(stim: Path, out: Path, trials: list[dict[str, Any]]) -> set[str]:
+    """The still images the trials show, copied under out/stimuli/; each trial's `image` becomes that path."""
+    images = {t["image"] for t in trials if "image" in t}
+    for rel in sorted(images):
+        atomic_write_bytes(out / "stimuli" / rel, (stim / rel).read_bytes())
+    for trial in trials:
+        if "image" in trial:
+            trial["image"] = f"stimuli/{trial['image']}"
+    return images
+
+
+def copy_page(out: Path, modules: Path) -> None:
+    """The page (humans/page/ template) and the jsPsych files it loads (lib/, with lib/VERSIONS.txt)."""
+    template = resources.files("bodyscene.humans") / "page"
+    for name in TEMPLATE_FILES:
+        atomic_write_text(out / name, (template / name).read_text(encoding="utf-8"))
+    versions = []
+    for rel, name in JSPSYCH_FILES.items():
+        atomic_write_bytes(out / "lib" / name, (modules / rel).read_bytes())
+        package_dir = rel.split("/")[0] if not rel.startswith("@") else "/".join(rel.split("/")[:2])
+        package = json.loads((modules / package_dir / "package.json").read_text())
+        versions.append(f"{package['name']} {package['version']} -> lib/{name}")
+    atomic_write_text(out / "lib" / "VERSIONS.txt", "\n".join(sorted(set(versions))) + "\n")
+
+
+def build_study(stim: Path, out: Path, cfg: StudyConfig, modules: Path | None = None) -> dict[str, Any]:
+    """Write the study folder; returns a summary (participants, trials each, images, skipped)."""
     modules = modules or jspsych_dir()
     responses = out / "responses"
     if responses.is_dir() and any(responses.iterdir()):
@@ -255,23 +249,8 @@ def build_experiment(stim: Path, out: Path, cfg: ExperimentConfig, modules: Path
     practice = practice_trials(others or unused, classes, cfg)
     videos = encode_clips(stim, out, [t for lst in lists for t in lst["trials"]] + practice, cfg.clip_fps)
 
-    images = {t["image"] for lst in lists for t in lst["trials"] if "image" in t}
-    images |= {t["image"] for t in practice if "image" in t}
-    for rel in sorted(images):
-        atomic_write_bytes(out / "stimuli" / rel, (stim / rel).read_bytes())
-    for trial in [t for t in [*(t for lst in lists for t in lst["trials"]), *practice] if "image" in t]:
-        trial["image"] = f"stimuli/{trial['image']}"
-
-    template = resources.files("bodyscene") / "web"
-    for name in TEMPLATE_FILES:
-        atomic_write_text(out / name, (template / name).read_text(encoding="utf-8"))
-    versions = []
-    for rel, name in JSPSYCH_FILES.items():
-        atomic_write_bytes(out / "lib" / name, (modules / rel).read_bytes())
-        package_dir = rel.split("/")[0] if not rel.startswith("@") else "/".join(rel.split("/")[:2])
-        package = json.loads((modules / package_dir / "package.json").read_text())
-        versions.append(f"{package['name']} {package['version']} -> lib/{name}")
-    atomic_write_text(out / "lib" / "VERSIONS.txt", "\n".join(sorted(set(versions))) + "\n")
+    images = copy_images(stim, out, [*(t for lst in lists for t in lst["trials"]), *practice])
+    copy_page(out, modules)
 
     stimuli = {f["stimulus_id"]: {"clip_id": c.clip_id, "label": c.label} for c in clips for f in c.frames}
     clip_table = {c.clip_id: {"label": c.label, "frames": len(c.frames)} for c in clips} if cfg.unit == "clip" else {}

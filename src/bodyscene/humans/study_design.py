@@ -1,4 +1,4 @@
-"""Who sees which stimulus in which condition, in what order: the human experiment's counterbalanced design.
+"""Who sees which stimulus in which condition, in what order: the human study's counterbalanced design.
 
 Pure functions over plain data (no files): `build_design` turns the usable clips of a stimulus set into one
 trial list per participant. The default is a Latin square over the three conditions: participant p sees clip c
@@ -32,8 +32,9 @@ PAPER_CHOICES = 5  # the true action + 4 foils (the authors' prototype, notebook
 
 
 @dataclass(frozen=True)
-class Clip:
-    """One clip of the stimulus set: its frames' stimulus ids and image paths per condition."""
+class StudyClip:
+    """One clip as the study shows it (its frames' stimulus ids and image paths per condition); not
+    `data.readers.Clip`, a video of a data set."""
 
     clip_id: str
     label: str  # class name
@@ -54,7 +55,7 @@ def latin_condition(rank: int, participant: int) -> str:
     return CONDITIONS[(rank + participant - 1) % len(CONDITIONS)]
 
 
-def rotation_ranks(clips: Sequence[Clip]) -> dict[str, int]:
+def rotation_ranks(clips: Sequence[StudyClip]) -> dict[str, int]:
     """Rank within its class plus the class index, so conditions are balanced within and across classes."""
     seen: dict[str, int] = {}
     ranks: dict[str, int] = {}
@@ -101,9 +102,31 @@ def _attention_positions(n_trials: int, n_checks: int) -> list[int]:
     return [round((j + 1) * n_trials / (n_checks + 1)) for j in range(n_checks)]
 
 
+def clip_trials(clip: StudyClip, conditions: Sequence[str], unit: Unit) -> list[dict[str, Any]]:
+    """The stimulus trials one clip gives in the given conditions (one clip trial, or a still per frame), plus a
+    still cue-conflict trial for each frame that has a swap (humans/swap.py), before choices and order."""
+    planned: list[dict[str, Any]] = []
+    for condition in conditions:
+        if unit == "clip":
+            planned.append({"kind": "stimulus", "unit": "clip", "stimulus_id": clip.clip_id, "clip_id": clip.clip_id,
+                            "condition": condition, "label": clip.label, "frames": [f[condition] for f in clip.frames]})  # fmt: skip
+            continue
+        planned += [
+            {"kind": "stimulus", "unit": "frame", "stimulus_id": frame["stimulus_id"], "clip_id": clip.clip_id,
+             "condition": condition, "label": clip.label, "image": frame[condition]}
+            for frame in clip.frames
+        ]  # fmt: skip
+    for frame in clip.frames:  # cue-conflict trials besides the Latin square's, as stills
+        if "swap" in frame:
+            planned.append({"kind": "stimulus", "unit": "frame", "stimulus_id": frame["stimulus_id"],
+                            "clip_id": clip.clip_id, "condition": "swap", "label": clip.label,
+                            "scene": frame["swap_scene"], "image": frame["swap"]})  # fmt: skip
+    return planned
+
+
 def participant_trials(
     participant: int,
-    clips: Sequence[Clip],
+    clips: Sequence[StudyClip],
     classes: Sequence[str],
     kind: DesignKind,
     n_choices: int,
@@ -118,41 +141,7 @@ def participant_trials(
     planned: list[dict[str, Any]] = []
     for clip in clips:
         conditions = CONDITIONS if kind == "full" else (latin_condition(ranks[clip.clip_id], participant),)
-        for condition in conditions:
-            if unit == "clip":
-                planned.append(
-                    {
-                        "kind": "stimulus",
-                        "unit": "clip",
-                        "stimulus_id": clip.clip_id,
-                        "clip_id": clip.clip_id,
-                        "condition": condition,
-                        "label": clip.label,
-                        "frames": [f[condition] for f in clip.frames],
-                    }
-                )
-                continue
-            for frame in clip.frames:
-                planned.append(
-                    {
-                        "kind": "stimulus",
-                        "unit": "frame",
-                        "stimulus_id": frame["stimulus_id"],
-                        "clip_id": clip.clip_id,
-                        "condition": condition,
-                        "label": clip.label,
-                        "image": frame[condition],
-                    }
-                )
-        for frame in clip.frames:  # cue-conflict trials besides the Latin square's, as stills (humans/swap.py)
-            if "swap" in frame:
-                planned.append(
-                    {
-                        "kind": "stimulus", "unit": "frame", "stimulus_id": frame["stimulus_id"],
-                        "clip_id": clip.clip_id, "condition": "swap", "label": clip.label,
-                        "scene": frame["swap_scene"], "image": frame["swap"],
-                    }
-                )  # fmt: skip
+        planned += clip_trials(clip, conditions, unit)
     order = rng.permutation(len(planned))
     trials: list[dict[str, Any]] = []
     for number, i in enumerate(order, start=1):
@@ -173,7 +162,7 @@ def participant_trials(
 
 
 def build_design(
-    clips: Sequence[Clip],
+    clips: Sequence[StudyClip],
     classes: Sequence[str],
     participants: int,
     kind: DesignKind = "latin",
