@@ -38,7 +38,7 @@ from bodyscene.files import (
 )
 from bodyscene.progress import track
 from bodyscene.segment import FrameRef, Segmentation, Segmenter, get_segmenter
-from bodyscene.stimuli.background import plan_clip
+from bodyscene.stimuli.background import ClipPlan, plan_clip
 from bodyscene.stimuli.flow import flow_image, partner_index, read_with_partners
 from bodyscene.stimuli.images import extension, write_image
 from bodyscene.stimuli.manifest import (
@@ -140,11 +140,27 @@ def _skip(result: ClipResult, clip: Clip, index: int | str, reason: str) -> None
 def _process_clip(
     clip: Clip, data_root: Path, out: Path, segmenter: Segmenter, cfg: PrepareConfig, pending: list[Future]
 ) -> ClipResult:
-    """Sample, segment and write one clip; bad input becomes a `skipped` entry, never an exception."""
+    """Sample, segment and write one clip; bad input becomes a `skipped` entry, never an exception.
+    read the wanted frames (and those the clip mask or temporal fill need) -> segment them as video -> plan the
+    clip's background -> write each kept frame's stimuli (writer threads; `pending` collects the writes)."""
     result = ClipResult()
-    writer = writer_pool(cfg.writer_threads)
-    ext, fmt, quality = extension(cfg.image_format), cfg.image_format, cfg.image_quality
-    image_info = {"image_format": fmt, "image_quality": "" if fmt == "png" else quality}
+    read = _read_clip(clip, cfg, result)
+    if read is None:
+        return result
+    indices, frames, partners, n_frames = read
+    sound = _clip_audio(clip, out, cfg, result) if cfg.audio else {}
+    segs, masks, plan = _segment_clip(clip, data_root, frames, indices, segmenter, cfg, result)
+    write = _StimulusWriter(clip, out, segmenter, cfg, pending, plan, sound)
+    for index in indices:
+        if index in segs:
+            write(index, frames[index], segs[index], masks[index], partners, n_frames, result)
+    return result
+
+
+def _read_clip(
+    clip: Clip, cfg: PrepareConfig, result: ClipResult
+) -> tuple[list[int], dict[int, np.ndarray], dict[int, np.ndarray], int] | None:
+    """(wanted indices, decoded RGB frames by index, flow partners, frame count), or None with the clip skipped."""
     n_wanted = cfg.frames_per_clip if clip.split == "train" else cfg.eval_frames_per_clip
     try:
         n_frames = count_frames(clip.path)
@@ -161,7 +177,7 @@ def _process_clip(
     except BodySceneError as e:
         _skip(result, clip, "", str(e))
         result.errors.append({"clip_id": clip.clip_id, "path": clip.rel, "reason": str(e)})
-        return result
+        return None
     usable: dict[int, np.ndarray] = {}
     for index in sorted(frames):
         try:
@@ -169,9 +185,21 @@ def _process_clip(
         except BodySceneError as e:
             if index in indices:
                 _skip(result, clip, index, str(e))
-    frames = usable  # (a clip whose frame size varies is made per frame: background.plan_clip says so)
-    sound = _clip_audio(clip, out, cfg, result) if cfg.audio else {}
-    # the clip's frames in order, as video: a tracking or batching segmenter sees them together
+    # (a clip whose frame size varies is made per frame: background.plan_clip says so)
+    return indices, usable, partners, n_frames
+
+
+def _segment_clip(
+    clip: Clip,
+    data_root: Path,
+    frames: dict[int, np.ndarray],
+    indices: list[int],
+    segmenter: Segmenter,
+    cfg: PrepareConfig,
+    result: ClipResult,
+) -> tuple[dict[int, Segmentation], dict[int, np.ndarray], ClipPlan]:
+    """The clip's frames in order, as video (a tracking or batching segmenter sees them together): their
+    segmentations, the (noisy) masks, and the clip's background plan (clip-scope union, temporal fill)."""
     refs = {i: FrameRef(data_root, clip.rel, i) for i in frames}
     segs: dict[int, Segmentation] = {}
     for index, seg in segmenter.segment_frames(frames, refs).items():
@@ -184,46 +212,61 @@ def _process_clip(
     plan = plan_clip(frames, masks, cfg)
     for note in plan.notes:
         result.fallbacks.append({"clip_id": clip.clip_id, "path": clip.rel, "reason": f"{clip.path}: {note}"})
-    for index in indices:
-        if index not in segs:
-            continue
-        frame, seg, mask = frames[index], segs[index], masks[index]
+    return segs, masks, plan
+
+
+@dataclass
+class _StimulusWriter:
+    """Writes one frame's stimuli (three conditions, the mask, optionally flow) and adds its manifest row."""
+
+    clip: Clip
+    out: Path
+    segmenter: Segmenter
+    cfg: PrepareConfig
+    pending: list[Future]
+    plan: ClipPlan
+    sound: dict[str, str]
+
+    def __call__(self, index, frame, seg, mask, partners, n_frames, result: ClipResult) -> None:
+        clip, cfg, out = self.clip, self.cfg, self.out
+        writer = writer_pool(cfg.writer_threads)
+        ext, fmt, quality = extension(cfg.image_format), cfg.image_format, cfg.image_quality
         sid = stimulus_id(clip.clip_id, index)
         area = float(seg.mask.mean())
         status = "ok" if area >= cfg.min_mask_fraction else "no_person"
         if status == "no_person":
             _skip(result, clip, index, "no person found")
             if not cfg.keep_empty:
-                continue
+                return
         if cfg.max_persons is not None and seg.persons > cfg.max_persons:
             _skip(result, clip, index, f"more than max_persons={cfg.max_persons} persons")
-            continue
+            return
         rel = {c: f"{c}/{clip.split}/{clip.class_name}/{sid}{ext}" for c in ("original", "body", "background")}
         rel["mask"] = f"masks/{clip.split}/{clip.class_name}/{sid}.png"  # lossless whatever the image format
-        region, background, share = plan.background(index, mask)
+        region, background, share = self.plan.background(index, mask)
         images = make_stimuli(frame, mask, cfg, region=region, background=background)
         for condition, image in images.items():
-            pending.append(writer.submit(write_image, out / rel[condition], image, fmt, quality))
+            self.pending.append(writer.submit(write_image, out / rel[condition], image, fmt, quality))
         residual = ""
-        if cfg.residual and status == "ok" and segmenter.single_frame:
+        if cfg.residual and status == "ok" and self.segmenter.single_frame:
             # the person should be gone: the share of the background-only frame still called person
-            residual = round(float(segmenter.segment(images["background"]).mask.mean()), 6)
-        pending.append(writer.submit(write_png, out / rel["mask"], mask.astype(np.uint8) * 255))
+            residual = round(float(self.segmenter.segment(images["background"]).mask.mean()), 6)
+        self.pending.append(writer.submit(write_png, out / rel["mask"], mask.astype(np.uint8) * 255))
         if cfg.flow:  # the flow image's three conditions, made like the frame's (stimuli/flow.py)
             flow = flow_image(frame, partners[index], forward=partner_index(index, n_frames) > index)
             for condition, image in make_stimuli(flow, mask, cfg, region=region).items():
                 rel[f"flow_{condition}"] = f"flow/{condition}/{clip.split}/{clip.class_name}/{sid}{ext}"
-                pending.append(writer.submit(write_image, out / rel[f"flow_{condition}"], image, fmt, quality))
+                self.pending.append(writer.submit(write_image, out / rel[f"flow_{condition}"], image, fmt, quality))
+        image_info = {"image_format": fmt, "image_quality": "" if fmt == "png" else quality}
         result.rows.append(
             {
                 "stimulus_id": sid, "clip_id": clip.clip_id, "class": clip.class_name, "label": clip.label,
                 "split": clip.split, "frame_index": index, **rel, "mask_area": round(area, 6),
                 "persons": seg.persons, "residual_person": residual, "status": status,
-                "mask_scope": plan.scope, "region_area": round(float(region.mean()), 6),
-                "temporal_share": "" if share is None else round(share, 4), **image_info, **sound,
+                "mask_scope": self.plan.scope, "region_area": round(float(region.mean()), 6),
+                "temporal_share": "" if share is None else round(share, 4), **image_info, **self.sound,
             }
         )  # fmt: skip
-    return result
 
 
 def _clip_audio(clip: Clip, out: Path, cfg: PrepareConfig, result: ClipResult) -> dict[str, str]:
