@@ -195,3 +195,31 @@ def test_audio_scores_each_model_with_and_without_sound(sound_data, tmp_path):
     info = json.loads((tmp_path / "seed0" / "audio" / "domainnet-audio" / "model.json").read_text())
     assert info["backbone"] == "resnet18"  # the DomainNet of `models` is the template
     assert "audio" in (tmp_path / "seed0" / "stimuli-audio" / "manifest.csv").read_text().splitlines()[0].split(",")
+
+
+def test_segregation_with_the_motion_cue_scores_both_learned_masks(tiny_data, tmp_path):
+    import numpy as np
+
+    params = {"motion_cue": 1.0, "examples": 2, "motion_options": {"refine": "none", "radius": 1}}
+    rows = run_experiment("segregation", out=tmp_path, overrides=tiny(tiny_data, params=params), seeds=1)
+    accuracy = [r for r in rows if r["metric"] == "accuracy"]
+    assert {r["model"] for r in accuracy} == {"baseline", "domainnet", "domainnet-learned", "domainnet-learned-motion"}
+    curves = read_csv(tmp_path / "mask_iou.csv")
+    assert {(r["model"], r["epoch"]) for r in curves} == {("domainnet-learned", "0"), ("domainnet-learned-motion", "0")}
+    seed = tmp_path / "seed0"
+    saved = yaml.safe_load((seed / "segregation-cue" / "domainnet-learned-motion" / "config.yaml").read_text())
+    assert saved["model"]["mask"]["motion_weight"] == 1.0 and saved["model"]["kind"] == "domainnet-learned"
+    info = json.loads((seed / "segregation-cue" / "domainnet-learned-motion" / "model.json").read_text())
+    assert info["stimuli"].endswith("stimuli-motion-cue")  # trained on the motion segmenter's masks, not the truth
+    made = json.loads((seed / "stimuli-motion-cue" / "stimuli.json").read_text())["settings"]["prepare"]
+    assert made["segmenter"] == "motion" and made["min_mask_fraction"] == 0.0
+    clean_train = [r for r in read_csv(seed / "stimuli-clean" / "manifest.csv") if r["split"] == "train"]
+    cue_train = [r for r in read_csv(seed / "stimuli-motion-cue" / "manifest.csv") if r["split"] == "train"]
+    assert len(cue_train) == len(clean_train)  # the same training frames, moving or not
+    results = json.loads((seed / "segregation-cue-on-clean" / "results.json").read_text())
+    assert results["stimuli"].endswith("stimuli-clean")  # tested on the true-mask conditions like the others
+    cue = {r["metric"]: r["mean"] for r in rows if r["model"] == "motion-cue-masks"}
+    assert set(cue) == {"mask_iou", "precision", "mask_area", "moving_share"} and 0 < cue["moving_share"] <= 1
+    assert 0 < cue["mask_iou"] <= cue["precision"] <= 1  # the tiny box moves 1 px a frame: the cue finds some of it
+    with np.load(seed / "mask_examples.npz") as z:
+        assert z["learned_motion"].shape == z["learned"].shape == (2, 32, 32)

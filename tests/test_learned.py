@@ -101,9 +101,92 @@ def test_mask_iou_over_epochs_scores_snapshots_against_the_true_masks(tiny_stimu
     assert [(r["epoch"], r["mask_iou"], r["soft_iou"]) for r in rows] == [(0, 0.0, 0.0), (1, 1.0, 1.0)]
     assert rows[1]["mask_area"] == rows[1]["true_area"]
     out = tmp_path / "exp"
-    write_examples(model, tiny_stimuli, 32, 3, out / "seed0" / "mask_examples.npz")
-    write_csv(out / "mask_iou.csv", [{"seed": 0, **r} for r in rows], IOU_COLUMNS)
+    write_examples({"learned": (model, None)}, tiny_stimuli, 32, 3, out / "seed0" / "mask_examples.npz")
+    write_csv(out / "mask_iou.csv", [{"model": "domainnet-learned", "seed": 0, **r} for r in rows], IOU_COLUMNS)
     table = [{"model": m, "condition": c, "metric": "accuracy", "mean": 0.5, "ci95_low": "", "ci95_high": ""}
              for m in ("baseline", "domainnet-learned") for c in ("original", "body", "background")]  # fmt: skip
     write_csv(out / "table.csv", table, list(table[0]))
     assert plot_segregation(out, out / "segregation.png").stat().st_size > 10_000
+
+
+def test_the_motion_cue_credits_the_moving_pixels_and_skips_frames_without_motion():
+    from bodyscene.models.learned import motion_cue
+
+    motion = torch.zeros(2, 1, 8, 8)
+    motion[0, :, 2:4, 2:4] = 1.0  # sample 1: nothing moved
+    on = torch.full((2, 1, 8, 8), 0.1)
+    on[:, :, 2:4, 2:4] = 0.9  # the mask covers what moved
+    off = torch.full((2, 1, 8, 8), 0.1)
+    still_torso = on.clone()
+    still_torso[:, :, 4:7, 2:4] = 0.9  # ... and a still part beside it: no cost for `inside`, a cost for `agree`
+    assert motion_cue(on, motion) < motion_cue(off, motion)
+    assert motion_cue(still_torso, motion) == pytest.approx(float(motion_cue(on, motion)))
+    assert motion_cue(still_torso, motion, "agree") > motion_cue(on, motion, "agree")
+    changed = on.clone()
+    changed[1] = 0.7  # the frame without motion does not count
+    assert motion_cue(changed, motion) == motion_cue(on, motion)
+    none = torch.full((1, 1, 8, 8), 0.5, requires_grad=True)
+    loss = motion_cue(none, torch.zeros(1, 1, 8, 8))
+    loss.backward()
+    assert loss.item() == 0 and none.grad is not None and none.grad.abs().sum() == 0
+
+
+@pytest.fixture(scope="module")
+def motion_stimuli(tiny_data, tmp_path_factory):
+    """The tiny data set prepared by the weight-free motion segmenter, every frame kept (the cue's training set)."""
+    from bodyscene.config import PrepareConfig
+    from bodyscene.stimuli.make import prepare
+
+    out = tmp_path_factory.mktemp("motion-stimuli")
+    options = {"refine": "none", "radius": 1}
+    prepare(tiny_data, out, PrepareConfig(frames_per_clip=2, segmenter="motion", segmenter_options=options,
+                                          min_mask_fraction=0.0))  # fmt: skip
+    return out
+
+
+CUE = {"width": 4, "motion_weight": 1.0}
+
+
+def test_the_motion_cue_reads_masks_only_from_a_motion_segmenter_set(tiny_stimuli, tmp_path):
+    from bodyscene.train.run import training_cues
+
+    train = TrainConfig(epochs=1, batch_size=8, image_size=32, seed=0, channels_last=False)
+    model = ModelConfig(kind="domainnet-learned", backbone="resnet18", mask=CUE)
+    with pytest.raises(BodySceneError, match="segmenter motion"):  # true masks: never, not even as a cue
+        train_model(tiny_stimuli, tmp_path / "run", model, train, progress=False)
+    assert training_cues(tiny_stimuli, ModelConfig(kind="domainnet-learned")) == {}  # weight 0: no mask read
+
+
+def test_the_motion_cue_trains_the_mask_from_motion_masks_moved_with_the_frame(motion_stimuli, tmp_path):
+    """On a motion set with every segmented image deleted: the batches carry the motion masks, shifted and flipped
+    exactly as the frame is, the term is logged, and only the mask network gets its gradient."""
+    from bodyscene.train.module import ActionModule
+    from bodyscene.train.run import build_data
+
+    stim = tmp_path / "motion-masks-only"
+    shutil.copytree(motion_stimuli, stim, ignore=shutil.ignore_patterns("cache"))
+    for folder in ("body", "background"):
+        shutil.rmtree(stim / folder)
+    train = TrainConfig(epochs=1, batch_size=8, image_size=32, lr=0.01, seed=0, channels_last=False,
+                        augment_colour=False)  # fmt: skip
+    model = ModelConfig(kind="domainnet-learned", backbone="resnet18", mask=CUE)
+    data = build_data(stim, model, train)
+    data.prepare_data()
+    batch = next(iter(data.train_dataloader()))
+    assert set(batch) == {"image", "motion", "label", "index"}
+    module = ActionModule(model.model_dump(mode="json"), train.model_dump(mode="json"), data.classes).train()
+    raw = batch["image"].clone()
+    batch["image"] = batch["motion"].clone()  # the mask as the image: after augmentation both must still match
+    moved = module.on_after_batch_transfer(batch, 0)
+    image = (moved["image"] + module.shift) / module.scale  # back to 0..255: the same affine, no colour change
+    assert torch.allclose(image[:, :1] / 255, moved["motion"], atol=1e-4)
+    assert moved["motion"].amax() > 0.5  # the tiny box moved: the cue is not empty
+    batch["image"] = raw
+    moved = module.on_after_batch_transfer(batch, 0)
+    module.net(moved["image"])
+    from bodyscene.models.learned import motion_cue
+
+    motion_cue(module.net.last_mask, moved["motion"]).backward()
+    assert _grads(module.net.mask_net) > 0 and _grads(module.net.body) == 0 and _grads(module.net.background) == 0
+    out = train_model(stim, tmp_path / "run", model, train, progress=False)
+    assert "train/mask_motion" in (out / "metrics.csv").read_text()

@@ -157,6 +157,12 @@ class MaskConfig(StrictModel):
     area_weight: float = Field(10.0, ge=0.0, description="weight of (mean mask - area_target)^2")
     smooth_weight: float = Field(0.1, ge=0.0, description="weight of the mask's total variation")
     crisp_weight: float = Field(0.1, ge=0.0, description="weight of mean m (1 - m)")
+    motion_weight: float = Field(
+        0.0, ge=0.0, description="weight of the motion ('Spelke') cue; reads the masks of a --segmenter motion set"
+    )
+    motion_mode: Literal["inside", "agree"] = Field(
+        "inside", description="inside: what moved is body (-log m there); agree: cross-entropy with the motion mask"
+    )
 
 
 class ModelConfig(StrictModel):

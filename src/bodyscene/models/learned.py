@@ -14,6 +14,14 @@ regularisers of `ModelConfig.mask` (MaskConfig):
 No segmenter and no ground-truth mask is read, at training or test time: the data module gives this kind the
 original frame only (stimuli/frontend.py; tests/test_learned.py trains with every mask and segmented image
 deleted). What the network is told is only that body and background must each classify on their own.
+
+Optionally (`mask.motion_weight > 0`) a fourth term, the "Spelke" cue (Spelke 1990: an object is what moves
+together): agreement with the mask of the weight-free motion segmenter (segment/motion.py), read from the `mask`
+column of a stimulus set prepared with `--segmenter motion` only (train/run.py refuses any other set, whose masks
+would be a trained segmenter's or the truth). `motion_mode: inside` (default) reads motion as one-sided evidence:
+what moved against the scene is body (mean -log m over the moving pixels), while a pixel that did not move may be a
+still torso and is left to the other terms; `agree` is the per-pixel cross-entropy with the motion mask. Frames in
+which nothing moved carry no cue either way and are left out of the term.
 """
 
 from __future__ import annotations
@@ -58,6 +66,21 @@ def mask_regularisers(mask: torch.Tensor, area_target: float) -> dict[str, torch
     area = mask.mean((1, 2, 3))
     tv = (mask[..., 1:, :] - mask[..., :-1, :]).abs().mean() + (mask[..., :, 1:] - mask[..., :, :-1]).abs().mean()
     return {"area": ((area - area_target) ** 2).mean(), "smooth": tv, "crisp": (mask * (1 - mask)).mean()}
+
+
+def motion_cue(mask: torch.Tensor, motion: torch.Tensor, mode: str = "inside", eps: float = 1e-6) -> torch.Tensor:
+    """The motion cue's loss for soft masks m and motion masks t in [0, 1] (both N x 1 x H x W), over the samples
+    whose motion mask is not empty (0 when none is): `inside`: sum t * -log m / sum t; `agree`: the mean binary
+    cross-entropy of m against t."""
+    moved = motion.flatten(1).amax(1) > 0.5
+    if not bool(moved.any()):
+        return mask.sum() * 0.0  # keeps the graph (and DDP's gradient hooks) whole
+    m, t = mask[moved].float().clamp(eps, 1 - eps), motion[moved].float()  # float32 also under AMP
+    if mode == "inside":
+        return (-torch.log(m) * t).sum() / t.sum().clamp_min(1.0)
+    if mode == "agree":  # written out: F.binary_cross_entropy refuses to run under autocast
+        return -(t * torch.log(m) + (1 - t) * torch.log(1 - m)).mean()
+    raise ValueError(f"unknown motion_mode {mode!r}; choose inside or agree")
 
 
 class LearnedSegregationNet(nn.Module):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from bodyscene.config import CONDITIONS
 from bodyscene.files import read_csv
@@ -22,45 +23,23 @@ def plot_segregation(out: str | Path, path: str | Path) -> Path:
     rows = [r for r in read_csv(out / "table.csv") if r["metric"] == "accuracy"]
     curves = read_csv(out / "mask_iou.csv") if (out / "mask_iou.csv").is_file() else []
     examples = sorted(out.glob("seed*/mask_examples.npz"))
-    n_ex = 0
+    ex: dict[str, np.ndarray] = {}
     if examples:
         with np.load(examples[0]) as z:
             ex = {k: z[k] for k in z.files}
-        n_ex = len(ex["image"])
+    n_ex = len(ex["image"]) if ex else 0
+    panels = [("image", ""), ("true", "true"), ("learned", "learned")]
+    if "learned_motion" in ex:
+        panels.append(("learned_motion", "learned +\nmotion cue"))
+    rows_ex = len(panels) if n_ex else 0
     cols = max(2, n_ex)
-    fig = plt.figure(figsize=(max(8.0, 1.4 * cols), 3.4 + (4.2 if n_ex else 0)))
-    grid = fig.add_gridspec(4 if n_ex else 1, cols, height_ratios=[2.6, 1, 1, 1] if n_ex else [1], hspace=0.45,
-                            wspace=0.35)  # fmt: skip
-    half = cols // 2
-    ax = fig.add_subplot(grid[0, : half + cols % 2])
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    width, x = 0.8 / max(1, len(models)), np.arange(len(CONDITIONS))
-    for i, model in enumerate(models):
-        sel = sorted((r for r in rows if r["model"] == model), key=lambda r: CONDITIONS.index(r["condition"]))
-        mean = np.array([_f(r["mean"]) for r in sel])
-        low, high = np.array([_f(r["ci95_low"]) for r in sel]), np.array([_f(r["ci95_high"]) for r in sel])
-        err = None if np.isnan(low).all() else np.nan_to_num(np.stack([mean - low, high - mean]))
-        pos = x[[CONDITIONS.index(r["condition"]) for r in sel]] + (i - (len(models) - 1) / 2) * width
-        ax.bar(pos, mean, width, yerr=err, capsize=2, label=model)
-    ax.set_xticks(x, [CONDITION_LABELS[c] for c in CONDITIONS])
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("accuracy")
-    ax.legend(frameon=False, fontsize=7)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax = fig.add_subplot(grid[0, half + cols % 2 :])
-    for seed in dict.fromkeys(r["seed"] for r in curves):
-        sel = [r for r in curves if r["seed"] == seed]
-        epochs = [int(r["epoch"]) + 1 for r in sel]
-        line = ax.plot(epochs, [_f(r["mask_iou"]) for r in sel], marker="o", ms=3, label=f"seed {seed} (mask > 0.5)")
-        ax.plot(epochs, [_f(r.get("soft_iou", "")) for r in sel], ls="--", color=line[0].get_color(), label="soft")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("learned mask IoU (val)")
-    ax.set_ylim(0, 1)
-    if curves:
-        ax.legend(frameon=False, fontsize=7)
-    ax.spines[["top", "right"]].set_visible(False)
+    fig = plt.figure(figsize=(max(8.0, 1.4 * cols), 3.4 + 1.4 * rows_ex), layout="constrained")
+    grid = fig.add_gridspec(1 + rows_ex, cols, height_ratios=[2.6] + [1] * rows_ex)
+    half = cols // 2 + cols % 2
+    _accuracy_panel(fig.add_subplot(grid[0, :half]), rows)
+    _iou_panel(fig.add_subplot(grid[0, half:]), curves)
     for j in range(n_ex):
-        for k, (key, title) in enumerate((("image", ""), ("true", "true"), ("learned", "learned"))):
+        for k, (key, title) in enumerate(panels):
             a = fig.add_subplot(grid[1 + k, j])
             img = ex[key][j]
             a.imshow(img, cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1 if key == "true" else 255)
@@ -71,7 +50,52 @@ def plot_segregation(out: str | Path, path: str | Path) -> Path:
             if k == 0:
                 a.set_title(str(ex["label"][j]), fontsize=7)
     if n_ex:
-        fig.text(0.01, 0.02, f"learned masks after epoch {int(ex['epoch']) + 1} (seed of {examples[0].parent.name})",
-                 fontsize=7)  # fmt: skip
+        fig.supxlabel(f"learned masks after epoch {int(ex['epoch']) + 1} (seed of {examples[0].parent.name})",
+                      fontsize=7, x=0.01, ha="left")  # fmt: skip
     fig.suptitle("segregation: a segmenter vs a learned mask")
     return save_figure(fig, path)
+
+
+def _accuracy_panel(ax, rows: list[dict[str, str]]) -> None:
+    """Accuracy per model and condition, with the t-interval over seeds."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    width, x = 0.8 / max(1, len(models)), np.arange(len(CONDITIONS))
+    for i, model in enumerate(models):
+        sel = sorted((r for r in rows if r["model"] == model), key=lambda r: CONDITIONS.index(r["condition"]))
+        mean = np.array([_f(r["mean"]) for r in sel])
+        low, high = np.array([_f(r["ci95_low"]) for r in sel]), np.array([_f(r["ci95_high"]) for r in sel])
+        err = None if np.isnan(low).all() else np.nan_to_num(np.stack([mean - low, high - mean]))
+        pos = x[[CONDITIONS.index(r["condition"]) for r in sel]] + (i - (len(models) - 1) / 2) * width
+        ax.bar(pos, mean, width, yerr=err, capsize=2, label=model)
+    ax.set_xticks(x, [CONDITION_LABELS[c] for c in CONDITIONS], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy")
+    ax.legend(frameon=False, fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _iou_panel(ax, curves: list[dict[str, str]]) -> None:
+    """Each learned model's mask IoU over epochs: every seed thin, the mean over seeds bold (soft IoU dashed)."""
+    for i, model in enumerate(dict.fromkeys(r.get("model") or "domainnet-learned" for r in curves)):
+        colour = f"C{i}"
+        mine = [r for r in curves if (r.get("model") or "domainnet-learned") == model]
+        by_epoch: dict[int, list[dict[str, str]]] = {}
+        for r in mine:
+            by_epoch.setdefault(int(r["epoch"]) + 1, []).append(r)
+        epochs = sorted(by_epoch)
+        for seed in dict.fromkeys(r["seed"] for r in mine):
+            sel = [r for r in mine if r["seed"] == seed]
+            ax.plot([int(r["epoch"]) + 1 for r in sel], [_f(r["mask_iou"]) for r in sel], color=colour, lw=0.6,
+                    alpha=0.5)  # fmt: skip
+        for key, style, what in (("mask_iou", "-", "mask > 0.5"), ("soft_iou", "--", "soft")):
+            mean = [np.nanmean([_f(r.get(key, "")) for r in by_epoch[e]]) for e in epochs]
+            ax.plot(epochs, mean, ls=style, color=colour, marker="o" if style == "-" else None, ms=3,
+                    label=f"{model} ({what})")  # fmt: skip
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if curves:
+        ax.set_xlim(0.5, max(int(r["epoch"]) for r in curves) + 1.5)
+        ax.legend(frameon=False, fontsize=7)
+    ax.set_ylabel("learned mask IoU (val)")
+    ax.set_ylim(0, 1)
+    ax.spines[["top", "right"]].set_visible(False)

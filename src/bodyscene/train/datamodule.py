@@ -178,7 +178,16 @@ class StimulusDataset(Dataset):
     pair it with `collate` below.
     """
 
-    def __init__(self, cache: FrameCache, split: str, kind: str, condition: str, frames_of=None, sound: bool = True):
+    def __init__(
+        self,
+        cache: FrameCache,
+        split: str,
+        kind: str,
+        condition: str,
+        frames_of=None,
+        sound: bool = True,
+        cues: dict[str, str] | None = None,
+    ):
         self.rows = cache.stimuli.split(split)
         self.size = cache.size
         self.labels = torch.tensor([int(r["label"]) for r in self.rows], dtype=torch.long)
@@ -191,6 +200,8 @@ class StimulusDataset(Dataset):
             else None  # None: a black frame
             for name, column in model_inputs(kind, condition, sound).items()
         }
+        # training targets that are not model inputs (e.g. the motion cue's masks: name -> manifest column)
+        self.inputs.update({name: frames_of(split, column) for name, column in (cues or {}).items()})
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -261,9 +272,11 @@ class StimulusDataModule(L.LightningDataModule):
         shard_quality: int = 95,
         shard_mb: int = 1024,
         sound: bool = True,
+        cues: dict[str, str] | None = None,
     ):
         super().__init__()
         self.sound = sound  # False: sound inputs hear silence (evaluate.sound)
+        self.cues = dict(cues or {})  # batch name -> manifest image column, in train and val batches only
         self.stimuli = read_stimulus_set(stimuli)
         self.classes = self.stimuli.classes
         self.kind, self.condition = kind, condition
@@ -271,6 +284,7 @@ class StimulusDataModule(L.LightningDataModule):
         self.samples_per_epoch = samples_per_epoch  # fixed, so an epoch is the same work at any frames per clip
         self.cache = FrameCache(self.stimuli, image_size, cache_dir, resize)
         columns = [c for n, c in model_inputs(kind, condition).items() if c is not None and n not in SOUND_INPUTS]
+        columns += list(self.cues.values())
         n_frames = len(self.stimuli.split("train")) + len(self.stimuli.split("val"))
         self.store = choose_store(store, n_frames, len(columns), image_size)  # train/store.py
         self.shards = ShardStore(self.cache, load_image, shard_format, shard_quality, shard_mb)
@@ -286,12 +300,18 @@ class StimulusDataModule(L.LightningDataModule):
     def prepare_data(self) -> None:
         """Lightning calls this on one process per node before the others start: build the caches there once."""
         for split in ("train", "val"):
-            for name, column in model_inputs(self.kind, self.condition).items():
-                if column is not None and name not in SOUND_INPUTS and self.store in ("cache", "shards"):
+            inputs = model_inputs(self.kind, self.condition)
+            columns = [c for n, c in inputs.items() if c is not None and n not in SOUND_INPUTS]
+            for column in columns + list(self.cues.values()):
+                if self.store in ("cache", "shards"):
                     (self.cache if self.store == "cache" else self.shards).build(split, column)
 
-    def dataset(self, split: str, condition: str | None = None) -> StimulusDataset:
-        return StimulusDataset(self.cache, split, self.kind, condition or self.condition, self.frames_of, self.sound)
+    def dataset(self, split: str, condition: str | None = None, cues: bool = False) -> StimulusDataset:
+        """A split seen as `condition` (default: the training condition); `cues`: with the training targets too."""
+        return StimulusDataset(
+            self.cache, split, self.kind, condition or self.condition, self.frames_of, self.sound,
+            self.cues if cues else None,
+        )  # fmt: skip
 
     def _loader(self, dataset: StimulusDataset, **kwargs) -> DataLoader:
         return DataLoader(
@@ -305,7 +325,7 @@ class StimulusDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        data = self.dataset("train")
+        data = self.dataset("train", cues=True)
         if len(data) == 0:
             raise BodySceneError(f"{self.stimuli.root}: the train split is empty; prepare a set with training clips")
         if self.balanced:
@@ -318,7 +338,7 @@ class StimulusDataModule(L.LightningDataModule):
         return self._loader(data, shuffle=True, generator=generator)
 
     def val_dataloader(self) -> DataLoader | list:
-        data = self.dataset("val")
+        data = self.dataset("val", cues=True)
         return self._loader(data, shuffle=False) if len(data) else []
 
     def loader(self, split: str, condition: str) -> DataLoader:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from bodyscene.config import ModelConfig, TrainConfig
 from bodyscene.models import create_model, model_kind
 from bodyscene.models.backbones import IMAGENET_MEAN, IMAGENET_STD
-from bodyscene.models.learned import mask_regularisers
+from bodyscene.models.learned import mask_regularisers, motion_cue
 from bodyscene.models.loss import total_loss
 from bodyscene.stimuli.frontend import SOUND_INPUTS
 
@@ -140,6 +140,9 @@ class ActionModule(L.LightningModule):
                 x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
                 x = x.contiguous(memory_format=fmt)
             out[name] = x.mul_(self.scale).sub_(self.shift)
+        if "motion" in batch:  # the motion cue's masks (train/run.py training_cues): 0..1, moved like the image
+            m = batch["motion"][:, :1].float().div_(255)
+            out["motion"] = m if grid is None else F.grid_sample(m, grid, mode="bilinear", align_corners=False)
         return out
 
     def _blank_streams(self, n: int) -> dict[str, torch.Tensor]:
@@ -164,6 +167,9 @@ class ActionModule(L.LightningModule):
             m = self.model_cfg.mask
             regs = mask_regularisers(self.net.last_mask, m.area_target)
             weights = {"area": m.area_weight, "smooth": m.smooth_weight, "crisp": m.crisp_weight}
+            if "motion" in batch:  # the "Spelke" cue: agreement with the weight-free motion segmenter
+                regs["motion"] = motion_cue(self.net.last_mask, batch["motion"], m.motion_mode)
+                weights["motion"] = m.motion_weight
             loss = loss + sum(weights[k] * v for k, v in regs.items())
             for k, v in regs.items():
                 self.log(f"train/mask_{k}", v, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)

@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import RichProgressBar
 from bodyscene import __version__
 from bodyscene.config import ModelConfig, StrictModel, TrainConfig, TrainRecipe, dump_config, with_new_defaults
 from bodyscene.errors import BodySceneError, require_extra
-from bodyscene.files import atomic_write_text, remove_stale_temps, write_json
+from bodyscene.files import atomic_write_text, read_json, remove_stale_temps, write_json
 from bodyscene.progress import plain_wanted
 from bodyscene.train.checkpoint import AtomicCheckpointIO, EpochCheckpoint, load_checkpoint_file
 from bodyscene.train.datamodule import StimulusDataModule
@@ -133,6 +133,23 @@ def same_recipe(saved_file: Path, model_cfg: ModelConfig, train_cfg: TrainConfig
     return model == model_cfg.model_dump(mode="json") and was == now
 
 
+def training_cues(stimuli: Path, model_cfg: ModelConfig) -> dict[str, str]:
+    """Training targets that are not model inputs (batch name -> manifest column): the motion cue's masks for a
+    `domainnet-learned` with `mask.motion_weight > 0`, read only from a set prepared with `--segmenter motion` (the
+    masks of any other set are a trained segmenter's answer or the truth, which this kind must never see)."""
+    if model_cfg.kind != "domainnet-learned" or model_cfg.mask.motion_weight == 0:
+        return {}
+    meta = stimuli / "stimuli.json"
+    settings = (read_json(meta).get("settings") or {}) if meta.is_file() else {}
+    segmenter = (settings.get("prepare") or {}).get("segmenter")
+    if segmenter != "motion":
+        raise BodySceneError(
+            f"{stimuli}: mask.motion_weight reads the motion segmenter's masks, but this set was made with segmenter "
+            f"{segmenter!r}; prepare one with `bodyscene prepare --segmenter motion`, or set mask.motion_weight=0"
+        )
+    return {"motion": "mask"}
+
+
 def build_data(stimuli: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) -> StimulusDataModule:
     return StimulusDataModule(
         stimuli,
@@ -150,6 +167,7 @@ def build_data(stimuli: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) ->
         shard_format=train_cfg.shard_format,
         shard_quality=train_cfg.shard_quality,
         shard_mb=train_cfg.shard_mb,
+        cues=training_cues(stimuli, model_cfg),
     )
 
 
