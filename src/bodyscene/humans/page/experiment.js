@@ -1,5 +1,5 @@
-/* bodyscene human experiment: runs one participant's trial list from design.js (written by
-   `bodyscene human-experiment`), then offers the data as a CSV download and POSTs them to the server's /submit.
+/* bodyscene human study: runs one participant's trial list from design.js (written by
+   `bodyscene human-study`), then offers the data as a CSV download and POSTs them to the server's /submit.
    CSV columns are the humans format (bodyscene/schema.py, docs/humans.md): participant, stimulus_id, condition,
    label, response, rt_ms, trial, choices (the offered class names joined by "|"), kind (stimulus, practice or
    attention), unit (frame or clip). Rows come in the order they happened: practice, then the trials with the
