@@ -203,7 +203,9 @@ def test_segregation_with_the_motion_cue_scores_both_learned_masks(tiny_data, tm
     params = {"motion_cue": 1.0, "examples": 2, "motion_options": {"refine": "none", "radius": 1}}
     rows = run_experiment("segregation", out=tmp_path, overrides=tiny(tiny_data, params=params), seeds=1)
     accuracy = [r for r in rows if r["metric"] == "accuracy"]
-    assert {r["model"] for r in accuracy} == {"baseline", "domainnet", "domainnet-learned", "domainnet-learned-motion"}
+    models = ("domainnet", "domainnet-learned", "domainnet-learned-motion")
+    streams = {f"{m}/{s}" for m in models for s in ("body", "background")}  # each stream alone, too
+    assert {r["model"] for r in accuracy} == {"baseline", *models, *streams}
     curves = read_csv(tmp_path / "mask_iou.csv")
     assert {(r["model"], r["epoch"]) for r in curves} == {("domainnet-learned", "0"), ("domainnet-learned-motion", "0")}
     seed = tmp_path / "seed0"

@@ -144,14 +144,13 @@ def cue_quality(cue_set: Path, stimuli: Path, size: int) -> dict[str, float]:
     motion = true_masks(cue_set, "val", size)[rows_of >= 0]
     t = truth[rows_of[rows_of >= 0]]
     moved = motion.any((1, 2))
-    inter, union = (motion & t).sum((1, 2)), (motion | t).sum((1, 2))
-    iou = inter[moved] / np.maximum(union[moved], 1)
-    return {
-        "mask_iou": round(float(iou.mean()), 4) if moved.any() else 0.0,
-        "precision": round(float((inter[moved] / np.maximum(motion[moved].sum((1, 2)), 1)).mean()), 4)
-        if moved.any() else 0.0,
-        "mask_area": round(float(motion.mean()), 4), "moving_share": round(float(moved.mean()), 4),
-    }  # fmt: skip
+    quality = {"mask_area": round(float(motion.mean()), 4), "moving_share": round(float(moved.mean()), 4)}
+    if not moved.any():
+        return {"mask_iou": 0.0, "precision": 0.0, **quality}
+    motion, t = motion[moved], t[moved]
+    inter = (motion & t).sum((1, 2))
+    iou, precision = inter / np.maximum((motion | t).sum((1, 2)), 1), inter / np.maximum(motion.sum((1, 2)), 1)
+    return {"mask_iou": round(float(iou.mean()), 4), "precision": round(float(precision.mean()), 4), **quality}
 
 
 def run_seed(ws: Workspace, params: Params) -> list[dict[str, Any]]:
@@ -160,7 +159,7 @@ def run_seed(ws: Workspace, params: Params) -> list[dict[str, Any]]:
     template = domainnet_template(ws.cfg)
     models[LEARNED] = template.model_copy(update={"kind": LEARNED})
     run = ws.train(clean, "segregation", models)
-    records = accuracy_records(ws.evaluate(run), streams=False)
+    records = accuracy_records(ws.evaluate(run), streams=True)  # each stream alone: what does it read?
     learned: dict[str, tuple[str, Path, Path | None]] = {"learned": (LEARNED, run / LEARNED, None)}
     if params.motion:
         motion = _motion_set(ws, params, "motion")
@@ -172,7 +171,7 @@ def run_seed(ws: Workspace, params: Params) -> list[dict[str, Any]]:
         mask = template.mask.model_copy(update={"motion_weight": params.motion_cue, "motion_mode": params.motion_mode})
         cue_run = ws.train(cue_set, "segregation-cue", {LEARNED_MOTION: template.model_copy(
             update={"kind": LEARNED, "mask": mask})})  # fmt: skip
-        records += accuracy_records(ws.evaluate(cue_run, clean, out=ws.root / "segregation-cue-on-clean"))
+        records += accuracy_records(ws.evaluate(cue_run, clean, out=ws.root / "segregation-cue-on-clean"), True)
         learned["learned_motion"] = (LEARNED_MOTION, cue_run / LEARNED_MOTION, cue_set)
         for metric, value in cue_quality(cue_set, clean, ws.cfg.train.image_size).items():
             records.append({"model": CUE_MASKS, "condition": "original", "metric": metric, "value": value})

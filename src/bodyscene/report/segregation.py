@@ -20,7 +20,7 @@ def _f(v: str) -> float:
 
 def plot_segregation(out: str | Path, path: str | Path) -> Path:
     out = Path(out)
-    rows = [r for r in read_csv(out / "table.csv") if r["metric"] == "accuracy"]
+    rows = [r for r in read_csv(out / "table.csv") if r["metric"] == "accuracy" and "/" not in r["model"]]
     curves = read_csv(out / "mask_iou.csv") if (out / "mask_iou.csv").is_file() else []
     examples = sorted(out.glob("seed*/mask_examples.npz"))
     ex: dict[str, np.ndarray] = {}
