@@ -25,3 +25,19 @@ def test_bf16_mixed_precision_with_workers_trains_and_records_how(tiny_stimuli, 
     assert weight.dtype == torch.float32  # mixed precision: bf16 compute, fp32 master weights
     assert state["hyper_parameters"]["train"]["precision"] == "bf16-mixed"
     assert len(list((tmp_path / "cache").glob("train-original-32px-*.npy"))) == 1
+
+
+def test_resuming_a_finished_run_keeps_its_training_record_and_warns_of_nothing(tiny_stimuli, tmp_path):
+    """Experiments resume every finished model on a rerun: Lightning then runs no loop (no on_train_end, so no
+    digests), which once overwrote model.json's record with an empty one and warned of DDP ranks that disagree."""
+    import warnings
+
+    train = TrainConfig(epochs=1, batch_size=16, image_size=32, accelerator="cpu")
+    model = ModelConfig(kind="baseline", backbone="resnet18")
+    out = train_model(tiny_stimuli, tmp_path / "run", model, train, progress=False)
+    first = json.loads((out / "model.json").read_text())["training"]
+    assert first["ranks_agree"] and len(first["parameter_digests"]) == 1
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*different weights.*")
+        train_model(tiny_stimuli, tmp_path / "run", model, train, resume=True, progress=False)
+    assert json.loads((out / "model.json").read_text())["training"] == first

@@ -80,6 +80,7 @@ def train_model(
     data = build_data(stimuli, model_cfg, train_cfg)
     module = ActionModule(model_cfg.model_dump(mode="json"), train_cfg.model_dump(mode="json"), data.classes)
     info = model_info(name, model_cfg, train_cfg, data.classes, stimuli)
+    before = read_json(out / "model.json").get("training") if resume and (out / "model.json").is_file() else None
     if rank_zero_only.rank == 0:
         atomic_write_text(out / "config.yaml", dump_config(_Saved(model=model_cfg, train=train_cfg)))
         write_json(out / "model.json", info)
@@ -92,7 +93,7 @@ def train_model(
     last = checkpoint_dir(run, name) / "last.ckpt"
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
     if trainer.is_global_zero:
-        record_training(out, info, trainer, digests, train_cfg.batch_size)
+        record_training(out, info, trainer, digests, train_cfg.batch_size, before)
     return out
 
 
@@ -262,8 +263,16 @@ def make_loggers(kinds: list[str], run: Path, name: str, resumed_epoch: int | No
     return loggers
 
 
-def record_training(out: Path, info: dict, trainer: L.Trainer, digests: RankDigests, batch_size: int) -> None:
-    """model.json after training: how it ran, and whether every DDP rank ended with the same weights."""
+def record_training(
+    out: Path, info: dict, trainer: L.Trainer, digests: RankDigests, batch_size: int, before: dict | None = None
+) -> None:
+    """model.json after training: how it ran, and whether every DDP rank ended with the same weights. A resume of a
+    finished run trains nothing (Lightning skips the loop and on_train_end): the record of the run (`before`) stays."""
+    if not digests.digests:
+        if before is not None:
+            info["training"] = before
+        write_json(out / "model.json", info)
+        return
     agree = len(set(digests.digests)) == 1
     info["training"] = {
         "world_size": trainer.world_size,
