@@ -276,15 +276,16 @@ class StimulusDataModule(L.LightningDataModule):
     ):
         super().__init__()
         self.sound = sound  # False: sound inputs hear silence (evaluate.sound)
-        self.cues = dict(cues or {})  # batch name -> manifest image column, in train and val batches only
+        self.cues = dict(cues or {})  # batch name -> manifest image column, in training batches only
         self.stimuli = read_stimulus_set(stimuli)
         self.classes = self.stimuli.classes
         self.kind, self.condition = kind, condition
         self.batch_size, self.balanced, self.num_workers, self.seed = batch_size, balanced, num_workers, seed
         self.samples_per_epoch = samples_per_epoch  # fixed, so an epoch is the same work at any frames per clip
         self.cache = FrameCache(self.stimuli, image_size, cache_dir, resize)
-        columns = [c for n, c in model_inputs(kind, condition).items() if c is not None and n not in SOUND_INPUTS]
-        columns += list(self.cues.values())
+        inputs = model_inputs(kind, condition)
+        self.columns = [c for n, c in inputs.items() if c is not None and n not in SOUND_INPUTS]  # image inputs
+        columns = self.columns + list(self.cues.values())
         n_frames = len(self.stimuli.split("train")) + len(self.stimuli.split("val"))
         self.store = choose_store(store, n_frames, len(columns), image_size)  # train/store.py
         self.shards = ShardStore(self.cache, load_image, shard_format, shard_quality, shard_mb)
@@ -299,12 +300,13 @@ class StimulusDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Lightning calls this on one process per node before the others start: build the caches there once."""
-        for split in ("train", "val"):
-            inputs = model_inputs(self.kind, self.condition)
-            columns = [c for n, c in inputs.items() if c is not None and n not in SOUND_INPUTS]
-            for column in columns + list(self.cues.values()):
-                if self.store in ("cache", "shards"):
-                    (self.cache if self.store == "cache" else self.shards).build(split, column)
+        if self.store not in ("cache", "shards"):
+            return
+        store = self.cache if self.store == "cache" else self.shards
+        for column in self.columns + list(self.cues.values()):
+            store.build("train", column)
+        for column in self.columns:
+            store.build("val", column)
 
     def dataset(self, split: str, condition: str | None = None, cues: bool = False) -> StimulusDataset:
         """A split seen as `condition` (default: the training condition); `cues`: with the training targets too."""
@@ -338,7 +340,7 @@ class StimulusDataModule(L.LightningDataModule):
         return self._loader(data, shuffle=True, generator=generator)
 
     def val_dataloader(self) -> DataLoader | list:
-        data = self.dataset("val", cues=True)
+        data = self.dataset("val")  # (the training targets are for the training loss only)
         return self._loader(data, shuffle=False) if len(data) else []
 
     def loader(self, split: str, condition: str) -> DataLoader:
